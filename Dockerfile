@@ -1,0 +1,36 @@
+# The image of tally-uptime's nightly job. CDK builds it as an asset for
+# linux/arm64 (Fargate ARM64); `docker buildx build --platform linux/arm64 .`
+# builds the same thing by hand.
+#
+# Base images are pinned by digest; the tag stays in front of the digest only as
+# a note for humans and for the updater. The digests are the multi-arch index
+# (manifest list) digests, so the same pin works for every platform. Refresh
+# them with Dependabot or Renovate (docker ecosystem, this file), or by hand:
+#   crane digest golang:1.26-bookworm
+#   crane digest gcr.io/distroless/static-debian12:nonroot
+# (or `docker buildx imagetools inspect <image:tag>`, first "Digest:" line).
+
+# ---- build: runs on the builder's own platform and cross-compiles -----------
+FROM --platform=$BUILDPLATFORM golang:1.26-bookworm@sha256:b305420a68d0f229d91eb3b3ed9e519fcf2cf5461da4bef997bf927e8c0bfd2b AS build
+WORKDIR /src
+
+# Module downloads get their own layer: it is rebuilt only when go.mod/go.sum change.
+COPY go.mod go.sum ./
+RUN go mod download && go mod verify
+
+# .dockerignore lets through only go.mod, go.sum, job/ and internal/ (without tests).
+COPY . .
+
+ARG TARGETOS=linux
+ARG TARGETARCH
+RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
+    go build -trimpath -ldflags="-s -w" -o /out/uptime-job ./job
+
+# ---- run: distroless static (CA certificates, tzdata, /etc/passwd; no shell) --
+FROM gcr.io/distroless/static-debian12:nonroot@sha256:d093aa3e30dbadd3efe1310db061a14da60299baff8450a17fe0ccc514a16639
+COPY --from=build /out/uptime-job /uptime-job
+# 65532 is distroless's "nonroot" user; numeric so ECS and Kubernetes can tell it is not root.
+USER 65532:65532
+# The task's command (e.g. a backfill's `--from 2024-01-01 --dry-run`) is
+# appended to this, so a command override is just the job's flags.
+ENTRYPOINT ["/uptime-job"]
