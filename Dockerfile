@@ -6,12 +6,14 @@
 # a note for humans and for the updater. The digests are the multi-arch index
 # (manifest list) digests, so the same pin works for every platform. Refresh
 # them with Dependabot or Renovate (docker ecosystem, this file), or by hand:
-#   crane digest golang:1.26-bookworm
+#   crane digest golang:1.26-bookworm   # then write the exact 1.26.x tag
 #   crane digest gcr.io/distroless/static-debian12:nonroot
 # (or `docker buildx imagetools inspect <image:tag>`, first "Digest:" line).
+# Pinned: golang:1.26.4-bookworm (index digest; any Go 1.26.x satisfies go.mod)
+# and distroless static-debian12:nonroot as published in August 2026.
 
 # ---- build: runs on the builder's own platform and cross-compiles -----------
-FROM --platform=$BUILDPLATFORM golang:1.26-bookworm@sha256:b305420a68d0f229d91eb3b3ed9e519fcf2cf5461da4bef997bf927e8c0bfd2b AS build
+FROM --platform=$BUILDPLATFORM golang:1.26.4-bookworm@sha256:b305420a68d0f229d91eb3b3ed9e519fcf2cf5461da4bef997bf927e8c0bfd2b AS build
 WORKDIR /src
 
 # Module downloads get their own layer: it is rebuilt only when go.mod/go.sum change.
@@ -27,7 +29,7 @@ RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
     go build -trimpath -ldflags="-s -w" -o /out/uptime-job ./job
 
 # ---- run: distroless static (CA certificates, tzdata, /etc/passwd; no shell) --
-FROM gcr.io/distroless/static-debian12:nonroot@sha256:d093aa3e30dbadd3efe1310db061a14da60299baff8450a17fe0ccc514a16639
+FROM gcr.io/distroless/static-debian12:nonroot@sha256:afa5c872c891853ca7fcf1f12c3edb23f7eeef36189728842dd51042ff57f7ab
 COPY --from=build /out/uptime-job /uptime-job
 # 65532 is distroless's "nonroot" user; numeric so ECS and Kubernetes can tell it is not root.
 USER 65532:65532
