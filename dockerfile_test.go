@@ -1,0 +1,591 @@
+// Tests of the job's container image that need no Docker engine: the root
+// Dockerfile is parsed and checked for what it must say, the .dockerignore is
+// evaluated with Docker's matching rules, and the same `go build` the image
+// runs is done here for linux/arm64 and the result inspected.
+package uptime_test
+
+import (
+	"bufio"
+	"debug/elf"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// instruction is one Dockerfile instruction with its continuation lines joined.
+type instruction struct {
+	Line int    // line number of its first line
+	Cmd  string // upper-cased keyword: FROM, RUN, COPY, …
+	Args string // everything after the keyword, continuations joined by a space
+}
+
+// stage is one FROM and the instructions that follow it up to the next FROM.
+type stage struct {
+	From     instruction
+	Image    string // image reference as written (may be a previous stage's name)
+	Platform string // value of --platform, if any
+	Name     string // name after AS, if any
+	Body     []instruction
+}
+
+// parseDockerfile splits a Dockerfile into instructions. It follows Docker's
+// rules closely enough for this repository's Dockerfile: comments are lines
+// whose first non-blank character is '#'; a trailing backslash continues the
+// instruction on the next line; comment and blank lines inside a continued
+// instruction are skipped. Heredocs are not supported (and not used).
+func parseDockerfile(t *testing.T, text string) []instruction {
+	t.Helper()
+	var (
+		out     []instruction
+		cur     strings.Builder
+		start   int
+		pending bool
+	)
+	sc := bufio.NewScanner(strings.NewReader(text))
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimRight(sc.Text(), " \t\r")
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue // blank and comment lines, also inside a continuation
+		}
+		if strings.Contains(trimmed, "<<") && regexp.MustCompile(`<<-?["']?[A-Za-z_]+`).MatchString(trimmed) {
+			t.Fatalf("Dockerfile:%d: heredocs are not supported by this test's parser", n)
+		}
+		if !pending {
+			start = n
+			cur.Reset()
+		} else {
+			cur.WriteByte(' ')
+		}
+		if strings.HasSuffix(line, `\`) {
+			cur.WriteString(strings.TrimSpace(strings.TrimSuffix(trimmed, `\`)))
+			pending = true
+			continue
+		}
+		cur.WriteString(trimmed)
+		pending = false
+		out = append(out, splitInstruction(start, cur.String()))
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if pending {
+		t.Fatalf("Dockerfile:%d: the last instruction ends with a line continuation", start)
+	}
+	return out
+}
+
+func splitInstruction(line int, s string) instruction {
+	cmd, args, _ := strings.Cut(s, " ")
+	return instruction{Line: line, Cmd: strings.ToUpper(cmd), Args: strings.TrimSpace(args)}
+}
+
+// stages groups instructions by FROM. Instructions before the first FROM
+// (global ARGs) are returned separately.
+func stages(t *testing.T, ins []instruction) (global []instruction, out []stage) {
+	t.Helper()
+	for _, in := range ins {
+		if in.Cmd != "FROM" {
+			if len(out) == 0 {
+				global = append(global, in)
+			} else {
+				out[len(out)-1].Body = append(out[len(out)-1].Body, in)
+			}
+			continue
+		}
+		st := stage{From: in}
+		var rest []string
+		for _, f := range strings.Fields(in.Args) {
+			if p, ok := strings.CutPrefix(f, "--platform="); ok {
+				st.Platform = p
+				continue
+			}
+			rest = append(rest, f)
+		}
+		switch {
+		case len(rest) == 1:
+			st.Image = rest[0]
+		case len(rest) == 3 && strings.EqualFold(rest[1], "AS"):
+			st.Image, st.Name = rest[0], rest[2]
+		default:
+			t.Fatalf("Dockerfile:%d: cannot read FROM %q", in.Line, in.Args)
+		}
+		out = append(out, st)
+	}
+	return global, out
+}
+
+// shellWords splits a shell command line into words, honouring single and
+// double quotes and backslash escapes; the operators && || ; | end a word
+// and are returned as words of their own.
+func shellWords(s string) []string {
+	var (
+		words []string
+		cur   strings.Builder
+		inW   bool
+		quote rune
+	)
+	flush := func() {
+		if inW {
+			words = append(words, cur.String())
+			cur.Reset()
+			inW = false
+		}
+	}
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else if r == '\\' && quote == '"' && i+1 < len(rs) {
+				i++
+				cur.WriteRune(rs[i])
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '\'' || r == '"':
+			quote, inW = r, true
+		case r == '\\' && i+1 < len(rs):
+			i++
+			cur.WriteRune(rs[i])
+			inW = true
+		case r == ' ' || r == '\t':
+			flush()
+		case r == '&' || r == '|' || r == ';':
+			flush()
+			op := string(r)
+			if i+1 < len(rs) && rs[i+1] == r && r != ';' {
+				op += string(r)
+				i++
+			}
+			words = append(words, op)
+		default:
+			cur.WriteRune(r)
+			inW = true
+		}
+	}
+	flush()
+	return words
+}
+
+// goBuild is one `go build` found in a RUN instruction.
+type goBuild struct {
+	Env      map[string]string // VAR=value words directly in front of `go`
+	Flags    []string          // the flags, each with its value ("-o /out/x")
+	Output   string            // value of -o
+	Packages []string          // the non-flag arguments
+}
+
+// flagsWithValue are the go build flags that take their value as the next word.
+var flagsWithValue = map[string]bool{
+	"-o": true, "-ldflags": true, "-gcflags": true, "-asmflags": true, "-gccgoflags": true,
+	"-tags": true, "-mod": true, "-modfile": true, "-p": true, "-pkgdir": true,
+	"-buildmode": true, "-installsuffix": true, "-overlay": true, "-pgo": true,
+	"-toolexec": true, "-compiler": true, "-C": true,
+}
+
+func findGoBuilds(run string) []goBuild {
+	words := shellWords(run)
+	var out []goBuild
+	for i := 0; i+1 < len(words); i++ {
+		if words[i] != "go" || words[i+1] != "build" {
+			continue
+		}
+		b := goBuild{Env: map[string]string{}}
+		for j := i - 1; j >= 0; j-- { // VAR=value prefixes of this simple command
+			k, v, ok := strings.Cut(words[j], "=")
+			if !ok || !regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`).MatchString(k) {
+				break
+			}
+			b.Env[k] = v
+		}
+		for j := i + 2; j < len(words); j++ {
+			w := words[j]
+			if w == "&&" || w == "||" || w == ";" || w == "|" || w == "&" {
+				break
+			}
+			if strings.HasPrefix(w, "-") {
+				name, val, hasVal := strings.Cut(strings.TrimPrefix(w, "-"), "=")
+				name = "-" + strings.TrimPrefix(name, "-")
+				if !hasVal && flagsWithValue[name] && j+1 < len(words) {
+					j++
+					val, hasVal = words[j], true
+				}
+				if name == "-o" {
+					b.Output = val
+				}
+				if hasVal {
+					b.Flags = append(b.Flags, name+" "+val)
+				} else {
+					b.Flags = append(b.Flags, name)
+				}
+				continue
+			}
+			b.Packages = append(b.Packages, w)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func readRepoFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatalf("read %s: %v", name, err)
+	}
+	return string(b)
+}
+
+var digestRef = regexp.MustCompile(`^[a-z0-9./_-]+(:[A-Za-z0-9._-]+)?@sha256:[0-9a-f]{64}$`)
+
+func TestDockerfile(t *testing.T) {
+	ins := parseDockerfile(t, readRepoFile(t, "Dockerfile"))
+	global, sts := stages(t, ins)
+	if len(sts) < 2 {
+		t.Fatalf("want a multi-stage Dockerfile, found %d FROM", len(sts))
+	}
+	for _, in := range global {
+		if in.Cmd != "ARG" {
+			t.Errorf("Dockerfile:%d: %s before the first FROM", in.Line, in.Cmd)
+		}
+	}
+
+	// Every base image is pinned by digest (a FROM naming an earlier stage is fine).
+	names := map[string]bool{}
+	for _, st := range sts {
+		if !names[st.Image] && !digestRef.MatchString(st.Image) {
+			t.Errorf("Dockerfile:%d: FROM %s is not pinned by @sha256 digest", st.From.Line, st.Image)
+		}
+		if st.Name != "" {
+			names[st.Name] = true
+		}
+	}
+
+	// No secret goes into the image's configuration.
+	secret := regexp.MustCompile(`(?i)database_url|passw(or)?d|pgpass|secret|postgres(ql)?://`)
+	for _, in := range ins {
+		if (in.Cmd == "ENV" || in.Cmd == "ARG" || in.Cmd == "LABEL") && secret.MatchString(in.Args) {
+			t.Errorf("Dockerfile:%d: %s %s looks like it carries a credential; DATABASE_URL comes from the task's secrets", in.Line, in.Cmd, in.Args)
+		}
+	}
+
+	build, final := sts[0], sts[len(sts)-1]
+
+	t.Run("build stage", func(t *testing.T) {
+		if build.Name == "" {
+			t.Fatal("the build stage has no name (FROM … AS build)")
+		}
+		if !strings.HasPrefix(build.Image, "golang:") {
+			t.Errorf("build stage image %s, want golang:<version>", build.Image)
+		}
+		if build.Platform != "$BUILDPLATFORM" && build.Platform != "${BUILDPLATFORM}" {
+			t.Errorf("build stage --platform=%q, want $BUILDPLATFORM (cross-compile natively, no emulation)", build.Platform)
+		}
+		argTargetArch, modDownload, copyMod := -1, -1, -1
+		var builds []goBuild
+		buildAt := -1
+		for i, in := range build.Body {
+			switch in.Cmd {
+			case "ARG":
+				for _, f := range strings.Fields(in.Args) {
+					if k, _, _ := strings.Cut(f, "="); k == "TARGETARCH" {
+						argTargetArch = i
+					}
+				}
+			case "COPY":
+				f := strings.Fields(in.Args)
+				if slices.Contains(f, "go.mod") && slices.Contains(f, "go.sum") && copyMod < 0 {
+					copyMod = i
+				}
+			case "RUN":
+				if strings.Contains(in.Args, "go mod download") && modDownload < 0 {
+					modDownload = i
+				}
+				if bs := findGoBuilds(in.Args); len(bs) > 0 {
+					builds = append(builds, bs...)
+					buildAt = i
+				}
+			}
+		}
+		if len(builds) != 1 {
+			t.Fatalf("want exactly one `go build` in the build stage, found %d", len(builds))
+		}
+		b := builds[0]
+		if !slices.Equal(b.Packages, []string{"./job"}) {
+			t.Errorf("go build compiles %q, want only ./job", b.Packages)
+		}
+		if b.Env["CGO_ENABLED"] != "0" {
+			t.Errorf("go build runs with CGO_ENABLED=%q, want 0", b.Env["CGO_ENABLED"])
+		}
+		if a := b.Env["GOARCH"]; a != "$TARGETARCH" && a != "${TARGETARCH}" {
+			t.Errorf("go build runs with GOARCH=%q, want $TARGETARCH", a)
+		}
+		if o := b.Env["GOOS"]; o != "linux" && o != "$TARGETOS" && o != "${TARGETOS}" {
+			t.Errorf("go build runs with GOOS=%q, want linux or $TARGETOS", o)
+		}
+		if !slices.Contains(b.Flags, "-trimpath") {
+			t.Errorf("go build flags %q lack -trimpath", b.Flags)
+		}
+		if !slices.ContainsFunc(b.Flags, func(f string) bool {
+			v, ok := strings.CutPrefix(f, "-ldflags ")
+			return ok && slices.Contains(strings.Fields(v), "-s") && slices.Contains(strings.Fields(v), "-w")
+		}) {
+			t.Errorf("go build flags %q lack -ldflags=\"-s -w\"", b.Flags)
+		}
+		if b.Output == "" {
+			t.Error("go build has no -o")
+		}
+		if argTargetArch < 0 || argTargetArch > buildAt {
+			t.Error("ARG TARGETARCH is not declared in the build stage before the go build")
+		}
+		if copyMod < 0 || modDownload < 0 || !(copyMod < modDownload && modDownload < buildAt) {
+			t.Error("want COPY go.mod go.sum, then RUN go mod download, then the build (module cache layer)")
+		}
+
+		// The final stage runs exactly what was built.
+		var copied []string
+		for _, in := range final.Body {
+			f := strings.Fields(in.Args)
+			if in.Cmd == "COPY" && len(f) == 3 && f[0] == "--from="+build.Name && f[1] == b.Output {
+				copied = append(copied, f[2])
+			}
+		}
+		if len(copied) != 1 {
+			t.Fatalf("final stage: want one COPY --from=%s %s <dst>, found %q", build.Name, b.Output, copied)
+		}
+		ep := lastOf(final.Body, "ENTRYPOINT")
+		var argv []string
+		if ep == nil || json.Unmarshal([]byte(ep.Args), &argv) != nil || len(argv) == 0 {
+			t.Fatalf("final stage: want ENTRYPOINT in exec (JSON) form, got %+v", ep)
+		}
+		if argv[0] != copied[0] {
+			t.Errorf("ENTRYPOINT %q does not run the binary copied to %s", argv, copied[0])
+		}
+		if lastOf(final.Body, "CMD") != nil {
+			t.Error("final stage sets CMD: the task's command must be only the job's flags")
+		}
+	})
+
+	t.Run("final stage", func(t *testing.T) {
+		img := final.Image
+		if !strings.HasPrefix(img, "gcr.io/distroless/static") && img != "scratch" {
+			t.Errorf("final image %s, want gcr.io/distroless/static* or scratch", img)
+		}
+		if final.Platform != "" {
+			t.Errorf("final stage --platform=%s: let it follow the target platform", final.Platform)
+		}
+		for _, in := range final.Body {
+			if in.Cmd == "RUN" {
+				t.Errorf("Dockerfile:%d: RUN in the final stage (distroless has no shell)", in.Line)
+			}
+		}
+		u := lastOf(final.Body, "USER")
+		if u == nil {
+			t.Fatal("final stage has no USER")
+		}
+		user, group, _ := strings.Cut(u.Args, ":")
+		for _, id := range []string{user, group} {
+			if id == "0" || id == "root" {
+				t.Errorf("USER %s runs as root", u.Args)
+			}
+		}
+		if user == "" {
+			t.Errorf("USER %q names no user", u.Args)
+		}
+	})
+}
+
+func lastOf(ins []instruction, cmd string) *instruction {
+	for i := len(ins) - 1; i >= 0; i-- {
+		if ins[i].Cmd == cmd {
+			return &ins[i]
+		}
+	}
+	return nil
+}
+
+// dockerignore evaluates .dockerignore rules the way Docker does: patterns
+// are cleaned paths relative to the context root, '*' and '?' do not cross
+// '/', '**' matches any number of directories, a pattern that matches a
+// directory matches everything below it, '!' re-includes, and the last
+// matching pattern wins.
+type dockerignore []string
+
+func (d dockerignore) excluded(p string) bool {
+	out := false
+	for _, pat := range d {
+		neg := strings.HasPrefix(pat, "!")
+		pat = strings.TrimPrefix(pat, "!")
+		pat = strings.TrimPrefix(path.Clean(strings.TrimSpace(pat)), "/")
+		if matchOrParent(pat, p) {
+			out = !neg
+		}
+	}
+	return out
+}
+
+func matchOrParent(pat, p string) bool {
+	segs := strings.Split(p, "/")
+	for i := len(segs); i > 0; i-- {
+		if matchSegs(strings.Split(pat, "/"), segs[:i]) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchSegs(pat, p []string) bool {
+	if len(pat) == 0 {
+		return len(p) == 0
+	}
+	if pat[0] == "**" {
+		for i := 0; i <= len(p); i++ {
+			if matchSegs(pat[1:], p[i:]) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(p) == 0 {
+		return false
+	}
+	ok, err := path.Match(pat[0], p[0])
+	return err == nil && ok && matchSegs(pat[1:], p[1:])
+}
+
+func readDockerignore(t *testing.T) dockerignore {
+	t.Helper()
+	var d dockerignore
+	for _, l := range strings.Split(readRepoFile(t, ".dockerignore"), "\n") {
+		l = strings.TrimSpace(l)
+		if l != "" && !strings.HasPrefix(l, "#") {
+			d = append(d, l)
+		}
+	}
+	return d
+}
+
+func TestDockerignore(t *testing.T) {
+	d := readDockerignore(t)
+	for _, p := range []string{
+		"cdk.out", "cdk.out/manifest.json", "infra/cdk.out/tree.json",
+		".git", ".git/HEAD", "node_modules/aws-cdk/package.json", "infra/node_modules/x/y.js",
+		"infra", "infra/main.go", "infra/stack_test.go", "cdk.json",
+		"docs/runbook.md", "scripts/backfill.sh", "testdata/schema.sql",
+		"internal/testdb/testdata/seed.sql", "job/main_test.go", "job/uptime/plan_test.go",
+		".pgdata/PG_VERSION", "README.md",
+	} {
+		if !d.excluded(p) {
+			t.Errorf(".dockerignore lets %s into the build context", p)
+		}
+	}
+	for _, p := range []string{
+		"go.mod", "go.sum", "job/main.go", "job/uptime/plan.go", "job/store/store.go",
+		"internal/testdb/testdb.go",
+	} {
+		if d.excluded(p) {
+			t.Errorf(".dockerignore keeps %s out of the build context; the image's go build needs it", p)
+		}
+	}
+}
+
+// TestJobCrossCompilesForArm64 runs the image's go build for linux/arm64 and
+// checks the binary is a static AArch64 ELF; it also checks that every source
+// file that build reads survives the .dockerignore.
+func TestJobCrossCompilesForArm64(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cross-compiles the job; skipped with -short")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("go not on PATH: %v", err)
+	}
+	out := filepath.Join(t.TempDir(), "uptime-job")
+	env := append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0", "GOFLAGS=-mod=readonly")
+	cmd := exec.Command(goBin, "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./job")
+	cmd.Env = env
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./job for linux/arm64: %v\n%s", err, b)
+	}
+
+	f, err := elf.Open(out)
+	if err != nil {
+		t.Fatalf("the result is not an ELF file: %v", err)
+	}
+	defer f.Close()
+	if f.Machine != elf.EM_AARCH64 || f.Class != elf.ELFCLASS64 {
+		t.Errorf("machine %v class %v, want EM_AARCH64 ELFCLASS64", f.Machine, f.Class)
+	}
+	if f.Type != elf.ET_EXEC {
+		t.Errorf("ELF type %v, want ET_EXEC (a static, non-PIE executable)", f.Type)
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Error("the binary has a PT_INTERP program header: it needs a dynamic loader")
+		}
+		if p.Type == elf.PT_DYNAMIC {
+			t.Error("the binary has a PT_DYNAMIC program header: it is dynamically linked")
+		}
+	}
+	if libs, err := f.ImportedLibraries(); err == nil && len(libs) > 0 {
+		t.Errorf("the binary needs shared libraries (DT_NEEDED): %q", libs)
+	}
+
+	// Every file of the module that this build compiles is in the image's context.
+	list := exec.Command(goBin, "list", "-deps",
+		"-f", `{{if .Module}}{{if .Module.Main}}{{$d := .Dir}}{{range .GoFiles}}{{$d}}/{{.}}{{"\n"}}{{end}}{{range .EmbedFiles}}{{$d}}/{{.}}{{"\n"}}{{end}}{{end}}{{end}}`,
+		"./job")
+	list.Env = env
+	b, err := list.Output()
+	if err != nil {
+		t.Fatalf("go list -deps ./job: %v", err)
+	}
+	root, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := readDockerignore(t)
+	files := 0
+	for _, abs := range strings.Fields(string(b)) {
+		rel, err := filepath.Rel(root, abs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files++
+		if d.excluded(filepath.ToSlash(rel)) {
+			t.Errorf(".dockerignore excludes %s, which go build ./job compiles", rel)
+		}
+	}
+	if files == 0 {
+		t.Error("go list found no source files of ./job")
+	}
+}
+
+// TestParserSelfCheck keeps the small parsers above honest on tricky input.
+func TestParserSelfCheck(t *testing.T) {
+	ins := parseDockerfile(t, "# c\nFROM a@sha256:"+strings.Repeat("0", 64)+" AS b\nRUN X=1 \\\n  # inner comment\n  go build -o /o \\\n    -ldflags=\"-s -w\" ./job && echo \"a;b\"\n")
+	if len(ins) != 2 || ins[1].Cmd != "RUN" || ins[1].Line != 3 {
+		t.Fatalf("parsed %+v", ins)
+	}
+	bs := findGoBuilds(ins[1].Args)
+	if len(bs) != 1 || bs[0].Output != "/o" || bs[0].Env["X"] != "1" || !slices.Equal(bs[0].Packages, []string{"./job"}) {
+		t.Fatalf("go build parsed as %+v", bs)
+	}
+	d := dockerignore{"*", "!job/", "**/*_test.go", "infra"}
+	for p, want := range map[string]bool{"x": true, "job/a.go": false, "job/a_test.go": true, "job/sub/b_test.go": true, "infra/x": true} {
+		if got := d.excluded(p); got != want {
+			t.Errorf("excluded(%s) = %v, want %v", p, got, want)
+		}
+	}
+}
