@@ -1,0 +1,212 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"net/mail"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tally/uptime/job/store"
+	"github.com/tally/uptime/job/uptime"
+)
+
+// config is everything one run is told, from flags and the environment.
+type config struct {
+	DatabaseURL string
+	Environment string
+	Options     uptime.Options
+	Timeout     time.Duration
+	DBWait      time.Duration
+}
+
+// usageError is a mistake in how the job was invoked: exit 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
+
+// errHelp means --help was asked for.
+var errHelp = errors.New("help requested")
+
+const envPrefix = "UPTIME_"
+
+// envName is the variable that stands in for a flag: UPTIME_ + the flag in upper snake case.
+func envName(flagName string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseConfig reads flags, then fills every flag not given from its UPTIME_ variable, so a flag
+// always wins. now is the run's clock.
+func parseConfig(args []string, env map[string]string, now time.Time) (config, error) {
+	cfg := config{
+		DatabaseURL: env["DATABASE_URL"],
+		Environment: env["UPTIME_ENVIRONMENT"],
+		Options:     uptime.Options{Points: 1, Now: now},
+		Timeout:     10 * time.Minute,
+		DBWait:      60 * time.Second,
+	}
+	if cfg.Environment == "" {
+		cfg.Environment = "local"
+	}
+	fs := newFlagSet(&cfg)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, errHelp
+		}
+		return cfg, usagef("%s; see --help", strings.Replace(err.Error(), "flag provided but not defined", "unknown flag", 1))
+	}
+	if fs.NArg() > 0 {
+		return cfg, usagef("unexpected argument %q: the job takes flags only; see --help", fs.Arg(0))
+	}
+	if err := applyEnv(fs, env); err != nil {
+		return cfg, err
+	}
+	if err := store.CheckURL(cfg.DatabaseURL); err != nil {
+		return cfg, &usageError{msg: err.Error()}
+	}
+	if err := cfg.Options.Validate(); err != nil {
+		return cfg, &usageError{msg: err.Error()}
+	}
+	return cfg, nil
+}
+
+func newFlagSet(cfg *config) *flag.FlagSet {
+	fs := flag.NewFlagSet("uptime", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	o := &cfg.Options
+	fs.Var((*boolValue)(&o.DryRun), "dry-run", "compute and report what would be created; write nothing")
+	fs.Var((*boolValue)(&o.Verbose), "verbose", "log one record per user who gets new contributions")
+	fs.Var((*pointsValue)(&o.Points), "points", "points per uptime day: a whole number ≥ 1 within the Uptime type's min/max")
+	fs.Var((*boolValue)(&o.Force), "force", "use multiplier 1.00 for days that no Uptime multiplier covers")
+	fs.Var((*dayValue)(&o.From), "from", "fill only days on or after this `YYYY-MM-DD` (never before a user's first day)")
+	fs.Var((*dayValue)(&o.To), "to", "fill only days on or before this `YYYY-MM-DD` (not after today, UTC)")
+	fs.Var((*emailsValue)(&o.Users), "user", "only the user with this `EMAIL`; repeatable")
+	fs.Var(&durationValue{d: &cfg.Timeout}, "timeout", "deadline for the whole run, e.g. 10m")
+	fs.Var(&durationValue{d: &cfg.DBWait, zeroOK: true}, "db-wait", "how long to keep retrying the first connection, e.g. 60s")
+	return fs
+}
+
+// applyEnv sets each flag that was not given from its variable, and refuses UPTIME_ variables
+// that match no flag: a misspelt UPTIME_DRYRUN=true must not start a real run.
+func applyEnv(fs *flag.FlagSet, env map[string]string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	known := map[string]bool{"UPTIME_ENVIRONMENT": true}
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envName(f.Name)
+		known[name] = true
+		value, ok := env[name]
+		if !ok || given[f.Name] || err != nil {
+			return
+		}
+		if setErr := fs.Set(f.Name, value); setErr != nil {
+			err = usagef("invalid %s %q: %v", name, value, setErr)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(env)) {
+		if strings.HasPrefix(name, envPrefix) && !known[name] {
+			return usagef("unknown variable %s: the job reads %s", name, strings.Join(slices.Sorted(maps.Keys(known)), ", "))
+		}
+	}
+	return nil
+}
+
+type boolValue bool
+
+func (b *boolValue) IsBoolFlag() bool { return true }
+func (b *boolValue) String() string   { return strconv.FormatBool(bool(b != nil && *b)) }
+func (b *boolValue) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return errors.New("must be true or false")
+	}
+	*b = boolValue(v)
+	return nil
+}
+
+type pointsValue int
+
+func (p *pointsValue) String() string { return strconv.Itoa(int(valueOr(p))) }
+func (p *pointsValue) Set(s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 1 {
+		return errors.New("must be a whole number of at least 1")
+	}
+	*p = pointsValue(n)
+	return nil
+}
+
+type dayValue time.Time
+
+func (d *dayValue) String() string {
+	if d == nil || time.Time(*d).IsZero() {
+		return ""
+	}
+	return time.Time(*d).Format(uptime.DayLayout)
+}
+func (d *dayValue) Set(s string) error {
+	day, err := uptime.ParseDay(strings.TrimSpace(s))
+	if err != nil {
+		return errors.New("must be a date of the form YYYY-MM-DD")
+	}
+	*d = dayValue(day)
+	return nil
+}
+
+type durationValue struct {
+	d      *time.Duration
+	zeroOK bool
+}
+
+func (v *durationValue) String() string {
+	if v == nil || v.d == nil {
+		return ""
+	}
+	return v.d.String()
+}
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	switch {
+	case err != nil:
+		return errors.New("must be a duration such as 90s, 10m or 1h")
+	case d < 0 || d == 0 && !v.zeroOK:
+		return errors.New("must be a positive duration")
+	}
+	*v.d = d
+	return nil
+}
+
+type emailsValue []string
+
+func (e *emailsValue) String() string { return strings.Join(valueOr(e), ",") }
+
+// Set adds one address, or several separated by commas (the form the variable takes).
+func (e *emailsValue) Set(s string) error {
+	for part := range strings.SplitSeq(s, ",") {
+		addr, err := mail.ParseAddress(strings.TrimSpace(part))
+		if err != nil || addr.Name != "" || addr.Address != strings.TrimSpace(part) {
+			return fmt.Errorf("%q is not an e-mail address", strings.TrimSpace(part))
+		}
+		*e = append(*e, addr.Address)
+	}
+	return nil
+}
+
+func valueOr[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

@@ -1,0 +1,283 @@
+// Command job is the uptime job's container entrypoint: it reads its flags and environment,
+// runs the uptime generator in one transaction against DATABASE_URL, logs JSON, reports one
+// CloudWatch EMF record, and exits with a code that ECS reports.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tally/uptime/job/store"
+	"github.com/tally/uptime/job/uptime"
+)
+
+// Exit codes, as documented in --help and the README.
+const (
+	exitOK      = 0 // done, nothing to do, or a dry run
+	exitRuntime = 1 // database unreachable, a query failed, the deadline passed, a signal; rolled back
+	exitUsage   = 2 // a bad flag or value, a missing DATABASE_URL
+	exitData    = 3 // the data does not allow the run; nothing written
+	exitLocked  = 4 // another run holds the lock; nothing written
+)
+
+// shutdownGrace is how long a cancelled run may take to roll back before the process exits
+// anyway; PostgreSQL rolls back a vanished client's transaction by itself.
+const shutdownGrace = 10 * time.Second
+
+func main() {
+	os.Exit(run(os.Args[1:], environ(), os.Stdout, os.Stderr))
+}
+
+func environ() map[string]string {
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// run is the whole job; it returns the exit code.
+func run(args []string, env map[string]string, stdout, stderr io.Writer) int {
+	started := time.Now()
+	secret := store.Password(env["DATABASE_URL"])
+	log := newLogger(stdout, secret)
+
+	cfg, err := parseConfig(args, env, started.UTC())
+	if errors.Is(err, errHelp) {
+		fmt.Fprint(stdout, helpText)
+		return exitOK
+	}
+	if err != nil {
+		return finish(log, stdout, stderr, secret, cfg, started, uptime.Result{}, err, exitUsage)
+	}
+
+	ctx, stop := runContext(cfg.Timeout, log)
+	defer stop()
+	log.InfoContext(ctx, "run started", "environment", cfg.Environment, "dry_run", cfg.Options.DryRun,
+		"points", cfg.Options.Points, "force", cfg.Options.Force, "users", len(cfg.Options.Users),
+		"from", dayOrEmpty(cfg.Options.From), "to", dayOrEmpty(cfg.Options.To), "timeout", cfg.Timeout.String())
+	res, err := execute(ctx, cfg, log)
+	return finish(log, stdout, stderr, secret, cfg, started, res, explain(ctx, err), exitCode(ctx, err))
+}
+
+// execute runs the generator in the run's transaction and commits it, unless this is a dry run.
+func execute(ctx context.Context, cfg config, log *slog.Logger) (uptime.Result, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DBWait, log)
+	if err != nil {
+		return uptime.Result{}, err
+	}
+	defer db.Close()
+	tx, err := store.BeginRun(ctx, db)
+	if err != nil {
+		return uptime.Result{}, err
+	}
+	defer tx.Rollback() // after Commit, a no-op
+	if err := store.CheckSchema(ctx, tx); err != nil {
+		return uptime.Result{}, err
+	}
+	res, err := uptime.Generator{Log: log}.Run(ctx, tx, cfg.Options)
+	if err != nil {
+		return uptime.Result{}, err
+	}
+	if cfg.Options.DryRun {
+		return res, nil
+	}
+	if err := tx.Commit(); err != nil {
+		return uptime.Result{}, fmt.Errorf("commit: %w", err)
+	}
+	return res, nil
+}
+
+// exitCode maps how the run ended to the documented exit codes.
+func exitCode(ctx context.Context, err error) int {
+	var usage *usageError
+	var data *uptime.DataError
+	var schema *store.SchemaError
+	switch {
+	case err == nil:
+		return exitOK
+	case ctx.Err() != nil:
+		return exitRuntime
+	case errors.Is(err, store.ErrLocked):
+		return exitLocked
+	case errors.As(err, &usage):
+		return exitUsage
+	case errors.As(err, &data), errors.As(err, &schema):
+		return exitData
+	default:
+		return exitRuntime
+	}
+}
+
+// explain puts why the run was cancelled (a signal, the deadline) in front of the error that
+// the cancellation caused.
+func explain(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	return fmt.Errorf("%w; rolled back (%v)", context.Cause(ctx), err)
+}
+
+// finish logs the outcome, writes the EMF record and returns the exit code.
+func finish(log *slog.Logger, stdout, stderr io.Writer, secret string, cfg config, started time.Time,
+	res uptime.Result, err error, code int) int {
+	duration := time.Since(started)
+	if err != nil {
+		res = uptime.Result{} // everything was rolled back
+		msg := scrub(err.Error(), secret)
+		log.Error("run failed", "exit_code", code, "error", msg)
+		fmt.Fprintf(stderr, "uptime: %s\n", msg)
+	}
+	dry := cfg.Options.DryRun
+	log.Info("run summary",
+		"exit_code", code,
+		"dry_run", dry,
+		"users_with_uptime", res.UsersWithUptime,
+		"users_touched", res.UsersTouched,
+		"contributions_created", res.ContributionsCreated,
+		"days_skipped", res.DaysSkipped,
+		"leaderboard_entries_updated", res.EntriesUpdated,
+		"leaderboard_entries_created", res.EntriesCreated,
+		"ranks_changed", res.RanksChanged,
+		"duration_seconds", duration.Seconds(),
+	)
+	created := res.ContributionsCreated
+	if dry {
+		created = 0
+	}
+	m := runMetrics{
+		Environment: cfg.Environment,
+		Succeeded:   code == exitOK && !dry,
+		Failed:      code != exitOK,
+		DryRun:      dry,
+		ExitCode:    code,
+		Duration:    duration,
+		Created:     created,
+		Users:       res.UsersWithUptime,
+	}
+	if err := writeEMF(stdout, m, time.Now()); err != nil {
+		fmt.Fprintf(stderr, "uptime: write metrics: %v\n", err)
+	}
+	return code
+}
+
+// runContext is cancelled by SIGTERM or SIGINT (ECS stops a task with SIGTERM) and by the
+// run's deadline, with the reason as its cause. Once cancelled, the run has shutdownGrace to
+// roll back; a second signal or the end of the grace ends the process at once.
+func runContext(timeout time.Duration, log *slog.Logger) (context.Context, func()) {
+	base, cancel := context.WithCancelCause(context.Background())
+	ctx, cancelTimeout := context.WithTimeoutCause(base, timeout,
+		fmt.Errorf("the run's deadline of %s passed", timeout))
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-signals:
+			cancel(fmt.Errorf("stopped by %s", sig))
+		case <-ctx.Done():
+		case <-done:
+			return
+		}
+		select {
+		case <-done:
+			return
+		case sig := <-signals:
+			log.Error("second signal; exiting without waiting for the rollback", "signal", sig.String())
+		case <-time.After(shutdownGrace):
+			log.Error("rollback did not finish in time; exiting", "grace", shutdownGrace.String())
+		}
+		os.Exit(exitRuntime)
+	}()
+	return ctx, func() {
+		close(done)
+		signal.Stop(signals)
+		cancelTimeout()
+		cancel(nil)
+	}
+}
+
+// newLogger writes JSON records to w with secret (the database password) scrubbed from every
+// string, whatever a driver or a library put in it.
+func newLogger(w io.Writer, secret string) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			switch v := a.Value.Any().(type) {
+			case string:
+				a.Value = slog.StringValue(scrub(v, secret))
+			case error:
+				a.Value = slog.StringValue(scrub(v.Error(), secret))
+			}
+			return a
+		},
+	}))
+}
+
+func scrub(s, secret string) string {
+	if len(secret) < 3 {
+		return s // too short to tell from ordinary text; such a password is a problem of its own
+	}
+	return strings.ReplaceAll(s, secret, "[redacted]")
+}
+
+func dayOrEmpty(d time.Time) string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.Format(uptime.DayLayout)
+}
+
+const helpText = `Usage: job [flags]
+
+Gives every Tally user one Uptime contribution for each UTC day, from the day of their first
+Uptime contribution to today, that does not have one yet; then refreshes the global and
+category leaderboards of the users who got new contributions and re-ranks every board.
+Everything happens in one transaction: a failure or a stop leaves the database as it was.
+
+Flags (each can also be set by its variable; a flag wins):
+  --dry-run            UPTIME_DRY_RUN   compute and report what would be created; write nothing
+  --verbose            UPTIME_VERBOSE   log one record per user who gets new contributions
+  --points N           UPTIME_POINTS    points per uptime day (default 1): a whole number >= 1
+                                        within the Uptime type's min/max points
+  --force              UPTIME_FORCE     use multiplier 1.00 for days no Uptime multiplier covers
+  --from YYYY-MM-DD    UPTIME_FROM      fill only days on or after this one (never before a
+                                        user's first day)
+  --to YYYY-MM-DD      UPTIME_TO        fill only days on or before this one (not after today)
+  --user EMAIL         UPTIME_USER      only this user; repeat the flag, or separate addresses
+                                        with commas in the variable
+  --timeout DURATION   UPTIME_TIMEOUT   deadline for the whole run (default 10m)
+  --db-wait DURATION   UPTIME_DB_WAIT   how long to keep retrying the first connection (default 60s)
+  --help                                this text
+
+Environment:
+  DATABASE_URL         required: postgres://user:password@host:port/dbname?sslmode=require
+  UPTIME_ENVIRONMENT   the Environment dimension of the CloudWatch metrics (default local)
+  Any other UPTIME_ variable is refused as a likely typo.
+
+Exit codes:
+  0  done; also nothing to do, and a dry run
+  1  runtime failure: database unreachable after --db-wait, a query failed, the deadline
+     passed, SIGTERM or SIGINT; everything was rolled back
+  2  usage or configuration error: a bad flag or value, --from after --to, no DATABASE_URL
+  3  the data does not allow the run: no Uptime type, days without a multiplier (and no
+     --force), points outside the type's range, an unknown --user, a schema the job cannot
+     write safely; nothing was written
+  4  another run holds the lock; nothing was written
+
+Output: JSON log records on stdout, one "run summary" record, and one CloudWatch Embedded
+Metric Format record (namespace TallyUptime, dimension Environment).
+
+Example: backfill January for one user, first as a dry run:
+  DATABASE_URL=postgres://tally:secret@localhost:5432/tally \
+    job --from 2026-01-01 --to 2026-01-31 --user ada@example.com --dry-run
+`

@@ -1,0 +1,293 @@
+package uptime
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+//go:embed sql/*.sql
+var queries embed.FS
+
+func query(name string) string {
+	b, err := queries.ReadFile("sql/" + name + ".sql")
+	if err != nil {
+		panic(fmt.Sprintf("embedded query %s: %v", name, err)) // a build mistake, not a runtime condition
+	}
+	return string(b)
+}
+
+var (
+	sqlTempTables  = query("temp_tables")
+	sqlStarts      = query("starts")
+	sqlMissing     = query("missing")
+	sqlSummary     = query("summary")
+	sqlUserDetail  = query("user_detail")
+	sqlInsert      = query("insert")
+	sqlLeaderboard = query("leaderboard")
+	sqlRank        = query("rank")
+)
+
+// Result is what a run did, or in a dry run would do.
+type Result struct {
+	UsersWithUptime      int64 // users in scope with at least one dated Uptime contribution
+	UsersTouched         int64 // users who get new contributions
+	ContributionsCreated int64 // new Uptime contributions
+	DaysSkipped          int64 // user-days in the window that already had an Uptime contribution
+	EntriesUpdated       int64 // leaderboard entries whose total changed
+	EntriesCreated       int64 // leaderboard entries created
+	RanksChanged         int64 // leaderboard entries whose rank changed
+}
+
+// Generator runs the plan inside a transaction that its caller owns: the caller commits, or
+// rolls back for a dry run or on any error.
+type Generator struct {
+	Log *slog.Logger
+}
+
+// uptimeType is the contribution type named exactly "Uptime".
+type uptimeType struct {
+	ID         int64         `db:"id"`
+	CategoryID sql.NullInt64 `db:"category_id"`
+	MinPoints  sql.NullInt64 `db:"min_points"`
+	MaxPoints  sql.NullInt64 `db:"max_points"`
+}
+
+// Run fills the missing Uptime contributions described by opts and refreshes the leaderboards.
+// A *DataError means the data does not allow the run.
+func (g Generator) Run(ctx context.Context, tx *sqlx.Tx, opts Options) (Result, error) {
+	if err := opts.Validate(); err != nil {
+		return Result{}, err
+	}
+	typ, err := loadUptimeType(ctx, tx)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := checkPoints(typ, opts.Points); err != nil {
+		return Result{}, err
+	}
+	userIDs, err := resolveUsers(ctx, tx, opts.Users)
+	if err != nil {
+		return Result{}, err
+	}
+	history, err := loadMultipliers(ctx, tx, typ.ID)
+	if err != nil {
+		return Result{}, err
+	}
+	plannedRates, err := rates(opts.Points, opts.Force, history)
+	if err != nil {
+		return Result{}, err
+	}
+
+	res, err := g.plan(ctx, tx, opts, typ, userIDs, plannedRates)
+	if err != nil || opts.DryRun || res.ContributionsCreated == 0 {
+		return res, err
+	}
+	return g.write(ctx, tx, opts, typ, res)
+}
+
+// plan finds the missing user-days and what each gets, in temporary tables, and checks that
+// every one of them has a multiplier.
+func (g Generator) plan(ctx context.Context, tx *sqlx.Tx, opts Options, typ uptimeType, userIDs []int64, rs []rate) (Result, error) {
+	from, to := opts.Window()
+	fromArg := nullDay(from)
+	if _, err := tx.ExecContext(ctx, sqlTempTables); err != nil {
+		return Result{}, fmt.Errorf("create scratch tables: %w", err)
+	}
+	var users any
+	if userIDs != nil {
+		users = pq.Array(userIDs)
+	}
+	if _, err := tx.ExecContext(ctx, sqlStarts, typ.ID, users); err != nil {
+		return Result{}, fmt.Errorf("find start days: %w", err)
+	}
+	validFrom, multipliers, frozen := rateColumns(rs)
+	if _, err := tx.ExecContext(ctx, sqlMissing, typ.ID, fromArg, to,
+		pq.Array(validFrom), pq.Array(multipliers), pq.Array(frozen)); err != nil {
+		return Result{}, fmt.Errorf("find missing days: %w", err)
+	}
+	// Fresh statistics, so that the writes that follow join the plan sensibly.
+	if _, err := tx.ExecContext(ctx, "ANALYZE uptime_missing"); err != nil {
+		return Result{}, fmt.Errorf("analyze missing days: %w", err)
+	}
+
+	var s struct {
+		UsersWithUptime int64          `db:"users_with_uptime"`
+		DaysInWindow    int64          `db:"days_in_window"`
+		Missing         int64          `db:"missing"`
+		UsersTouched    int64          `db:"users_touched"`
+		UncoveredDays   int64          `db:"uncovered_days"`
+		FirstUncovered  pq.StringArray `db:"first_uncovered"`
+	}
+	if err := tx.GetContext(ctx, &s, sqlSummary, fromArg, to); err != nil {
+		return Result{}, fmt.Errorf("summarise plan: %w", err)
+	}
+	if s.UncoveredDays > 0 {
+		return Result{}, uncoveredError(s.UncoveredDays, trimDays(s.FirstUncovered))
+	}
+	res := Result{
+		UsersWithUptime:      s.UsersWithUptime,
+		UsersTouched:         s.UsersTouched,
+		ContributionsCreated: s.Missing,
+		DaysSkipped:          s.DaysInWindow - s.Missing,
+	}
+	if opts.Verbose {
+		if err := g.logUsers(ctx, tx); err != nil {
+			return Result{}, err
+		}
+	}
+	return res, nil
+}
+
+// write inserts the planned contributions and refreshes the leaderboards.
+func (g Generator) write(ctx context.Context, tx *sqlx.Tx, opts Options, typ uptimeType, res Result) (Result, error) {
+	inserted, err := tx.ExecContext(ctx, sqlInsert, opts.Now, typ.ID, opts.Points)
+	if err != nil {
+		return res, fmt.Errorf("insert contributions: %w", err)
+	}
+	if n, _ := inserted.RowsAffected(); n != res.ContributionsCreated {
+		return res, fmt.Errorf("insert contributions: wrote %d rows, planned %d", n, res.ContributionsCreated)
+	}
+	g.Log.InfoContext(ctx, "contributions inserted", "count", res.ContributionsCreated)
+
+	if err := tx.QueryRowxContext(ctx, sqlLeaderboard, opts.Now).
+		Scan(&res.EntriesUpdated, &res.EntriesCreated); err != nil {
+		return res, fmt.Errorf("refresh leaderboard totals: %w", err)
+	}
+	ranked, err := tx.ExecContext(ctx, sqlRank)
+	if err != nil {
+		return res, fmt.Errorf("re-rank leaderboards: %w", err)
+	}
+	res.RanksChanged, _ = ranked.RowsAffected()
+	g.Log.InfoContext(ctx, "leaderboards refreshed",
+		"entries_updated", res.EntriesUpdated, "entries_created", res.EntriesCreated, "ranks_changed", res.RanksChanged)
+	return res, nil
+}
+
+func (g Generator) logUsers(ctx context.Context, tx *sqlx.Tx) error {
+	rows, err := tx.QueryxContext(ctx, sqlUserDetail)
+	if err != nil {
+		return fmt.Errorf("list users' new days: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u struct {
+			Email    string    `db:"email"`
+			Days     int64     `db:"days"`
+			FirstDay time.Time `db:"first_day"`
+			LastDay  time.Time `db:"last_day"`
+		}
+		if err := rows.StructScan(&u); err != nil {
+			return fmt.Errorf("list users' new days: %w", err)
+		}
+		g.Log.InfoContext(ctx, "user", "email", u.Email, "new_days", u.Days,
+			"first_day", u.FirstDay.Format(DayLayout), "last_day", u.LastDay.Format(DayLayout))
+	}
+	return rows.Err()
+}
+
+func loadUptimeType(ctx context.Context, tx *sqlx.Tx) (uptimeType, error) {
+	var typ uptimeType
+	err := tx.GetContext(ctx, &typ, `
+		SELECT id, category_id, min_points, max_points
+		FROM contributions_contributiontype
+		WHERE name = 'Uptime'`)
+	if errors.Is(err, sql.ErrNoRows) {
+		return typ, dataErrorf("there is no contribution type named exactly %q: create it in Tally's admin first", "Uptime")
+	}
+	if err != nil {
+		return typ, fmt.Errorf("load the Uptime type: %w", err)
+	}
+	return typ, nil
+}
+
+func checkPoints(typ uptimeType, points int) error {
+	if typ.MinPoints.Valid && int64(points) < typ.MinPoints.Int64 ||
+		typ.MaxPoints.Valid && int64(points) > typ.MaxPoints.Int64 {
+		return dataErrorf("points %d is outside the Uptime type's range of %d to %d",
+			points, typ.MinPoints.Int64, typ.MaxPoints.Int64)
+	}
+	return nil
+}
+
+// resolveUsers maps e-mail addresses (compared case-insensitively) to user ids; nil means
+// everyone. An address that matches no user stops the run: a typo must not look like success.
+func resolveUsers(ctx context.Context, tx *sqlx.Tx, emails []string) ([]int64, error) {
+	if len(emails) == 0 {
+		return nil, nil
+	}
+	lowered := make([]string, len(emails))
+	for i, e := range emails {
+		lowered[i] = strings.ToLower(e)
+	}
+	var found []struct {
+		ID    int64  `db:"id"`
+		Email string `db:"email"`
+	}
+	if err := tx.SelectContext(ctx, &found,
+		`SELECT id, lower(email) AS email FROM users_user WHERE lower(email) = ANY ($1)`, pq.Array(lowered)); err != nil {
+		return nil, fmt.Errorf("look up users: %w", err)
+	}
+	known := make(map[string]bool, len(found))
+	ids := make([]int64, 0, len(found))
+	for _, f := range found {
+		known[f.Email] = true
+		ids = append(ids, f.ID)
+	}
+	var unknown []string
+	for i, e := range lowered {
+		if !known[e] {
+			unknown = append(unknown, emails[i])
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, dataErrorf("no user has the e-mail address %s", strings.Join(unknown, ", "))
+	}
+	return ids, nil
+}
+
+func loadMultipliers(ctx context.Context, tx *sqlx.Tx, typeID int64) ([]Multiplier, error) {
+	var history []Multiplier
+	err := tx.SelectContext(ctx, &history, `
+		SELECT valid_from, multiplier_value::text AS value
+		FROM leaderboard_globalleaderboardmultiplier
+		WHERE contribution_type_id = $1
+		ORDER BY valid_from, id`, typeID)
+	if err != nil {
+		return nil, fmt.Errorf("load multipliers: %w", err)
+	}
+	return history, nil
+}
+
+func rateColumns(rs []rate) (validFrom, multipliers []string, frozen []int64) {
+	for _, r := range rs {
+		validFrom = append(validFrom, r.validFrom)
+		multipliers = append(multipliers, r.multiplier)
+		frozen = append(frozen, int64(r.frozen))
+	}
+	return validFrom, multipliers, frozen
+}
+
+func nullDay(d time.Time) any {
+	if d.IsZero() {
+		return nil
+	}
+	return d
+}
+
+// trimDays turns PostgreSQL's date text (possibly with a time part) into YYYY-MM-DD.
+func trimDays(days []string) []string {
+	out := make([]string, len(days))
+	for i, d := range days {
+		out[i] = d[:min(len(d), len(DayLayout))]
+	}
+	return out
+}

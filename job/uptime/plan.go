@@ -1,0 +1,149 @@
+// Package uptime plans and carries out one run of the uptime generator: which user-days lack an
+// Uptime contribution, what each new contribution is worth, and the set-based SQL that writes
+// them and refreshes the leaderboards inside the caller's transaction.
+package uptime
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DayLayout is how days are written on the command line, in notes and in logs.
+const DayLayout = "2006-01-02"
+
+// Options is what the caller asks of one run.
+type Options struct {
+	Points  int       // points per uptime day, at least 1
+	Force   bool      // days no multiplier covers get 1.00 instead of stopping the run
+	From    time.Time // first day to fill; zero means each user's first day
+	To      time.Time // last day to fill; zero means today
+	Users   []string  // e-mail addresses to limit the run to; empty means everyone
+	DryRun  bool      // plan and report, write nothing
+	Verbose bool      // log one record per user who gets contributions
+	Now     time.Time // the run's clock: created_at/updated_at, and what "today" is
+}
+
+// Today is the UTC calendar day of o.Now.
+func (o Options) Today() time.Time { return DayOf(o.Now) }
+
+// Window is the inclusive range of days the run may fill. A zero From means no lower bound
+// other than each user's first day.
+func (o Options) Window() (from, to time.Time) {
+	to = o.To
+	if to.IsZero() {
+		to = o.Today()
+	}
+	return o.From, to
+}
+
+// Validate reports the first thing wrong with o, in words meant for the person who ran the job.
+func (o Options) Validate() error {
+	if o.Points < 1 {
+		return fmt.Errorf("points must be a whole number of at least 1, not %d", o.Points)
+	}
+	if o.Now.IsZero() {
+		return errors.New("the run has no clock")
+	}
+	today := o.Today()
+	if !o.To.IsZero() && o.To.After(today) {
+		return fmt.Errorf("--to %s is after today (%s, UTC): uptime cannot be given for days that have not happened",
+			o.To.Format(DayLayout), today.Format(DayLayout))
+	}
+	from, to := o.Window()
+	if !from.IsZero() && from.After(to) {
+		return fmt.Errorf("--from %s is after --to %s", from.Format(DayLayout), to.Format(DayLayout))
+	}
+	return nil
+}
+
+// DayOf is the UTC calendar day of t, as 00:00 UTC.
+func DayOf(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// ParseDay reads a YYYY-MM-DD day as 00:00 UTC.
+func ParseDay(s string) (time.Time, error) {
+	d, err := time.Parse(DayLayout, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a date of the form YYYY-MM-DD", s)
+	}
+	return d, nil
+}
+
+// DataError means the data in the database does not allow the run; nothing was written.
+type DataError struct{ msg string }
+
+func (e *DataError) Error() string { return e.msg }
+
+func dataErrorf(format string, args ...any) error {
+	return &DataError{msg: fmt.Sprintf(format, args...)}
+}
+
+// Multiplier is one row of the Uptime type's global multiplier history.
+type Multiplier struct {
+	ValidFrom time.Time `db:"valid_from"`
+	Value     string    `db:"value"` // numeric, as PostgreSQL writes it
+}
+
+// rate is what a new contribution gets from the multiplier in force on its day.
+type rate struct {
+	validFrom  string // a timestamptz literal; "-infinity" for the --force fallback
+	multiplier string
+	frozen     int
+}
+
+// forcedMultiplier is what --force gives days that no multiplier covers.
+const forcedMultiplier = "1.00"
+
+// rates turns the multiplier history (ordered by valid_from, then id) into what each new
+// contribution gets. Of two multipliers valid from the same instant, the later one (higher id)
+// wins, so that a correction entered after a mistake takes effect.
+func rates(points int, force bool, history []Multiplier) ([]rate, error) {
+	out := make([]rate, 0, len(history)+1)
+	if force {
+		out = append(out, rate{validFrom: "-infinity", multiplier: forcedMultiplier, frozen: points})
+	}
+	for _, m := range history {
+		frozen, err := FrozenPoints(points, m.Value)
+		if err != nil {
+			return nil, err
+		}
+		r := rate{validFrom: m.ValidFrom.UTC().Format(time.RFC3339Nano), multiplier: m.Value, frozen: frozen}
+		if n := len(out); n > 0 && out[n-1].validFrom == r.validFrom {
+			out[n-1] = r
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// FrozenPoints is points × multiplier exactly as Tally's Django model computes it: the product in
+// double precision, rounded half to even (Python's round(points * float(multiplier))).
+func FrozenPoints(points int, multiplier string) (int, error) {
+	m, err := strconv.ParseFloat(strings.TrimSpace(multiplier), 64)
+	if err != nil {
+		return 0, fmt.Errorf("multiplier %q is not a number", multiplier)
+	}
+	frozen := math.RoundToEven(float64(points) * m)
+	if frozen < 0 || frozen > math.MaxInt32 {
+		return 0, dataErrorf("multiplier %s gives %v points for %d, outside what frozen_global_points can hold",
+			multiplier, frozen, points)
+	}
+	return int(frozen), nil
+}
+
+// uncoveredError explains days without a multiplier and the two ways out.
+func uncoveredError(count int64, first []string) error {
+	shown := strings.Join(first, ", ")
+	if count > int64(len(first)) {
+		shown += fmt.Sprintf(" and %d more", count-int64(len(first)))
+	}
+	return dataErrorf("%d day(s) to fill have no Uptime multiplier in force (%s): add a global leaderboard "+
+		"multiplier for Uptime valid from the first of them, or rerun with --force to use %s", count, shown, forcedMultiplier)
+}
