@@ -29,6 +29,9 @@ Environment:
                              with an s/m/h suffix (default 30m). The task itself
                              keeps running when this passes.
   BACKFILL_CAPACITY_PROVIDER FARGATE or FARGATE_SPOT; default: the stack's choice
+  BACKFILL_TASK_DEFINITION   run this task definition (family:revision or ARN)
+                             instead of the one the stack deployed, e.g. the
+                             previous revision while rolling back a bad image
   BACKFILL_POLL              pause before asking again when the AWS CLI's waiter
                              gives up early, e.g. on throttling (default 5s)
 
@@ -142,6 +145,11 @@ need() { # need OUTPUT PATTERN: the stack output, checked against PATTERN
 }
 cluster=$(need ClusterName '^[A-Za-z0-9_/:.-]+$')
 task_def=$(need TaskDefinitionArn '^arn:[a-z-]+:ecs:[a-z0-9-]+:[0-9]+:task-definition/[A-Za-z0-9_-]+(:[0-9]+)?$')
+if [[ -n ${BACKFILL_TASK_DEFINITION:-} ]]; then
+	[[ $BACKFILL_TASK_DEFINITION =~ ^(arn:[a-z-]+:ecs:[a-z0-9-]+:[0-9]+:task-definition/)?[A-Za-z0-9_-]+(:[0-9]+)?$ ]] ||
+		die 2 "BACKFILL_TASK_DEFINITION='$BACKFILL_TASK_DEFINITION' is not a task definition: use family:revision (e.g. tally-uptime-$env_name:41) or its ARN."
+	task_def=$BACKFILL_TASK_DEFINITION
+fi
 container=$(need ContainerName '^[A-Za-z0-9_-]+$')
 subnet_list=$(need SubnetIds '^ *subnet-[0-9a-zA-Z]+( *, *subnet-[0-9a-zA-Z]+)* *$')
 security_group=$(need SecurityGroupId '^sg-[0-9a-zA-Z]+$')
@@ -180,7 +188,7 @@ if [[ -n $capacity ]]; then
 	placement=(--capacity-provider-strategy "capacityProvider=$capacity,weight=1")
 fi
 
-say "starting the job in $stack (cluster $cluster) with: ${*:-no flags}"
+say "starting $task_def in $stack (cluster $cluster) with: ${*:-no flags}"
 if ! started=$(aws ecs run-task --cluster "$cluster" --task-definition "$task_def" --count 1 \
 	"${placement[@]}" --network-configuration "$network" --overrides "$overrides" \
 	--started-by "$started_by" \

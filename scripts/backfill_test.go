@@ -437,6 +437,25 @@ func TestBackfill(t *testing.T) {
 			check:    func(t *testing.T, r run) { checkRunTask(t, r, []string{"--dry-run"}, "FARGATE") },
 		},
 		{
+			name:     "an earlier task definition revision",
+			args:     []string{"staging", "--dry-run"},
+			stub:     stub{describe: okDescribe, extraEnv: []string{"BACKFILL_TASK_DEFINITION=tally-uptime-staging:41"}},
+			wantCode: 0,
+			check: func(t *testing.T, r run) {
+				if c := r.call("ecs", "run-task"); len(c) != 1 || flagValue(t, c[0], "--task-definition") != "tally-uptime-staging:41" {
+					t.Errorf("run-task calls %q, want --task-definition tally-uptime-staging:41", c)
+				}
+			},
+		},
+		{
+			name:      "a bad BACKFILL_TASK_DEFINITION",
+			args:      []string{"staging"},
+			stub:      stub{extraEnv: []string{"BACKFILL_TASK_DEFINITION=tally uptime"}},
+			wantCode:  2,
+			wantErr:   []string{"is not a task definition"},
+			wantCalls: []string{"cloudformation describe-stacks"},
+		},
+		{
 			name:      "no environment",
 			args:      nil,
 			wantCode:  2,
