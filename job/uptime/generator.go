@@ -109,12 +109,15 @@ func (g Generator) plan(ctx context.Context, tx *sqlx.Tx, opts Options, typ upti
 	if _, err := tx.ExecContext(ctx, sqlStarts, typ.ID, users); err != nil {
 		return Result{}, fmt.Errorf("find start days: %w", err)
 	}
+	// Fresh statistics on each scratch table, so that the statements reading it plan for its real size.
+	if _, err := tx.ExecContext(ctx, "ANALYZE uptime_starts"); err != nil {
+		return Result{}, fmt.Errorf("analyze start days: %w", err)
+	}
 	validFrom, multipliers, frozen := rateColumns(rs)
 	if _, err := tx.ExecContext(ctx, sqlMissing, typ.ID, fromArg, to,
 		pq.Array(validFrom), pq.Array(multipliers), pq.Array(frozen)); err != nil {
 		return Result{}, fmt.Errorf("find missing days: %w", err)
 	}
-	// Fresh statistics, so that the writes that follow join the plan sensibly.
 	if _, err := tx.ExecContext(ctx, "ANALYZE uptime_missing"); err != nil {
 		return Result{}, fmt.Errorf("analyze missing days: %w", err)
 	}

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Starts a throwaway PostgreSQL cluster for the demo, the tests and the benchmark, and removes it
 # on exit. Source this file, then call `start_throwaway_postgres [extra postgres -c settings...]`;
-# it exports PG_URL (a superuser URL to the `postgres` database) and registers the cleanup trap.
+# it exports PG_URL (a superuser URL to the `postgres` database; `pg_url NAME` gives one to NAME) and registers the cleanup trap.
 
 pg_bindir() {
   if [ -n "${PG_BIN:-}" ] && [ -x "$PG_BIN/initdb" ]; then echo "$PG_BIN"; return 0; fi
@@ -65,6 +65,12 @@ start_throwaway_postgres() {
   as_pg_owner "$PG_BINDIR/pg_ctl" start -w -t 60 -D "$PG_DATA_DIR/data" -l "$PG_DATA_DIR/server.log" \
     -o "${settings[*]}" >/dev/null || {
     echo "PostgreSQL did not start; its log:" >&2; cat "$PG_DATA_DIR/server.log" >&2; return 1; }
-  export PG_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
-  export PG_BINDIR PG_DATA_DIR
+  export PG_PORT=$port PG_BINDIR PG_DATA_DIR
+  PG_URL=$(pg_url postgres)
+  export PG_URL
+}
+
+# pg_url DBNAME is a superuser URL to DBNAME on the throwaway cluster.
+pg_url() {
+  echo "postgres://postgres@127.0.0.1:$PG_PORT/$1?sslmode=disable"
 }

@@ -11,23 +11,22 @@ WITH rates AS (
 ),
 -- The window's days, each with its rate: a few thousand rows at most, so the per-day lookup is cheap.
 day_rates AS (
-    SELECT d::date AS day, r.multiplier, r.frozen
-    FROM generate_series(
-             (SELECT greatest(min(first_day), $2::date) FROM uptime_starts),
-             $3::date,
-             interval '1 day') AS d
+    SELECT w.first_day + i AS day, r.multiplier, r.frozen
+    FROM (SELECT greatest(min(first_day), $2::date) AS first_day FROM uptime_starts) AS w
+    CROSS JOIN LATERAL generate_series(0, $3::date - w.first_day) AS i
     LEFT JOIN LATERAL (
         SELECT multiplier, frozen
         FROM rates
-        WHERE valid_from <= d::date::timestamp AT TIME ZONE 'UTC'
+        WHERE valid_from <= (w.first_day + i)::timestamp AT TIME ZONE 'UTC'
         ORDER BY valid_from DESC
         LIMIT 1
     ) AS r ON true
 ),
+-- Days are dates plus whole numbers: date arithmetic, no time zones involved.
 wanted AS (
-    SELECT s.user_id, d::date AS day
-    FROM uptime_starts AS s
-    CROSS JOIN LATERAL generate_series(greatest(s.first_day, $2::date), $3::date, interval '1 day') AS d
+    SELECT s.user_id, s.from_day + i AS day
+    FROM (SELECT user_id, greatest(first_day, $2::date) AS from_day FROM uptime_starts) AS s
+    CROSS JOIN LATERAL generate_series(0, $3::date - s.from_day) AS i
 )
 SELECT w.user_id, w.day, dr.multiplier, dr.frozen
 FROM wanted AS w

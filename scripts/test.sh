@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Everything CI runs: vet, the Go tests (the job against a real PostgreSQL, the image, the
+# backfill script, the CDK stacks with cdk-nag), then the synth of every stack with cfn-guard.
+# Uses TEST_DATABASE_URL when set; otherwise starts a throwaway PostgreSQL and always stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/postgres.sh
+source scripts/lib/postgres.sh
+
+command -v go >/dev/null 2>&1 || { echo "Go is missing: install Go 1.26 (https://go.dev/dl) and rerun." >&2; exit 1; }
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+
+# Every package of the module; npm's node_modules holds Go templates that are not ours.
+mapfile -t packages < <(go list -e -f '{{if not .Error}}{{.ImportPath}}{{end}}' ./... 2>/dev/null | grep -v /node_modules/ | grep .)
+
+echo "== gofmt"
+unformatted=$(gofmt -l job internal infra scripts ./*.go 2>/dev/null || true)
+[ -z "$unformatted" ] || { echo "gofmt would change: $unformatted" >&2; exit 1; }
+
+echo "== go vet"
+go vet "${packages[@]}"
+
+if [ -z "${TEST_DATABASE_URL:-}" ]; then
+  echo "== starting a throwaway PostgreSQL"
+  # Durability settings off: the tests need a real server, not a crash-safe one.
+  start_throwaway_postgres fsync=off synchronous_commit=off full_page_writes=off
+  export TEST_DATABASE_URL="$PG_URL"
+fi
+
+echo "== go test"
+go test -count=1 -timeout 20m "${packages[@]}"
