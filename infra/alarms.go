@@ -1,0 +1,194 @@
+package main
+
+import (
+	"fmt"
+	"maps"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// The job's Embedded Metric Format record (README, "The job").
+const (
+	MetricNamespace = "TallyUptime"
+	MetricDimension = "Environment"
+	// DurationThresholdSeconds is the seed's five-minute warning.
+	DurationThresholdSeconds = 300
+)
+
+// JobAlarms routes everything that needs a human to one topic: failed and
+// unstartable tasks (EventBridge), slow runs, missed runs and undeliverable
+// schedules (CloudWatch). Five in all; each alarm is billed every month.
+type JobAlarms struct {
+	constructs.Construct
+	Topic            awssns.Topic
+	FailedTaskRule   awsevents.Rule
+	FailedStartRule  awsevents.Rule
+	DurationAlarm    awscloudwatch.Alarm
+	MissedRunAlarm   awscloudwatch.Alarm
+	DeadLetterAlarm  awscloudwatch.Alarm
+	RunSucceeded     awscloudwatch.Metric
+	DurationSeconds  awscloudwatch.Metric
+	metricDimensions map[string]*string
+}
+
+// NewJobAlarms wires the alarms of one environment to a new TLS-only topic.
+func NewJobAlarms(scope constructs.Construct, id string, env Environment, task *JobTask, schedule *NightlySchedule) *JobAlarms {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	a := &JobAlarms{Construct: c, metricDimensions: map[string]*string{MetricDimension: jsii.String(env.Name)}}
+	stack := awscdk.Stack_Of(c)
+
+	a.Topic = awssns.NewTopic(c, jsii.String("Topic"), &awssns.TopicProps{
+		TopicName:   jsii.String(env.Family() + "-alarms"),
+		DisplayName: jsii.String("tally-uptime " + env.Name),
+		EnforceSSL:  jsii.Bool(true),
+	})
+	for _, addr := range env.AlarmEmails {
+		a.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(addr), nil))
+	}
+	// The topic policy that EventBridge's grant creates replaces SNS's default
+	// one, so CloudWatch alarms of this account need their own allow.
+	a.Topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsOfThisAccount"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{a.Topic.TopicArn()},
+		Conditions: &map[string]interface{}{
+			"StringEquals": map[string]interface{}{"aws:SourceAccount": stack.Account()},
+		},
+	}))
+	cdknag.NagSuppressions_AddResourceSuppressions(a.Topic, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SNS2"),
+		Reason: jsii.String("No KMS encryption at rest: the AWS-managed aws/sns key cannot let EventBridge or CloudWatch publish, " +
+			"and a customer-managed key costs $1/month, more than the rest of the stack. The messages carry task ARNs, " +
+			"exit codes and alarm states, never data or secrets; publishing is TLS-only."),
+	}}, jsii.Bool(false))
+
+	// Matches both scheduled runs and backfills of this family on this
+	// cluster, whatever the revision.
+	taskOfThisJob := map[string]interface{}{
+		"clusterArn":        []interface{}{task.Cluster.ClusterArn()},
+		"taskDefinitionArn": []interface{}{map[string]interface{}{"prefix": familyArn(stack, env) + ":"}},
+		"lastStatus":        []interface{}{"STOPPED"},
+	}
+	logs := fmt.Sprintf("Logs: log group %s, stream %s/%s/<task id, the last part of the task ARN>",
+		env.logGroupName(), LogStreamPrefix, ContainerName)
+
+	failed := maps.Clone(taskOfThisJob)
+	failed["containers"] = map[string]interface{}{
+		"name": []interface{}{ContainerName},
+		// A missing exitCode (the container never ran) does not match; that
+		// case is the failed-to-start rule's.
+		"exitCode": []interface{}{map[string]interface{}{"anything-but": 0}},
+	}
+	a.FailedTaskRule = awsevents.NewRule(c, jsii.String("FailedTaskRule"), &awsevents.RuleProps{
+		Description:  jsii.String(fmt.Sprintf("tally-uptime %s: the job exited non-zero", env.Name)),
+		EventPattern: ecsTaskStateChange(failed),
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(a.Topic, &awseventstargets.SnsTopicProps{
+			Message: awsevents.RuleTargetInput_FromMultilineText(jsii.String(fmt.Sprintf(
+				"tally-uptime %s: the job failed with exit code %s (1 runtime failure, 2 configuration, 3 data, 4 locked; see docs/runbook.md).\n"+
+					"Task: %s\nStopped reason: %s\n%s",
+				env.Name,
+				*awsevents.EventField_FromPath(jsii.String("$.detail.containers[0].exitCode")),
+				*awsevents.EventField_FromPath(jsii.String("$.detail.taskArn")),
+				*awsevents.EventField_FromPath(jsii.String("$.detail.stoppedReason")),
+				logs))),
+		})},
+	})
+
+	notStarted := maps.Clone(taskOfThisJob)
+	notStarted["stopCode"] = []interface{}{"TaskFailedToStart"}
+	a.FailedStartRule = awsevents.NewRule(c, jsii.String("FailedToStartRule"), &awsevents.RuleProps{
+		Description:  jsii.String(fmt.Sprintf("tally-uptime %s: the task could not start (image, secret, network)", env.Name)),
+		EventPattern: ecsTaskStateChange(notStarted),
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(a.Topic, &awseventstargets.SnsTopicProps{
+			Message: awsevents.RuleTargetInput_FromMultilineText(jsii.String(fmt.Sprintf(
+				"tally-uptime %s: the task failed to start, the job did not run.\n"+
+					"Task: %s\nStopped reason: %s\n"+
+					"Usual causes: the image could not be pulled, the %s parameter could not be read, no route to ECR/SSM.\n%s",
+				env.Name,
+				*awsevents.EventField_FromPath(jsii.String("$.detail.taskArn")),
+				*awsevents.EventField_FromPath(jsii.String("$.detail.stoppedReason")),
+				env.DatabaseURLParameter, logs))),
+		})},
+	})
+
+	a.DurationSeconds = a.Metric("DurationSeconds", "Maximum", awscdk.Duration_Hours(jsii.Number(1)))
+	a.DurationAlarm = a.DurationSeconds.CreateAlarm(c, jsii.String("DurationAlarm"), &awscloudwatch.CreateAlarmOptions{
+		AlarmName: jsii.String(env.Family() + "-duration"),
+		AlarmDescription: jsii.String(fmt.Sprintf("A %s run took longer than %d seconds: the data grew, or the database is slow or contended.",
+			env.Name, DurationThresholdSeconds)),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		Threshold:          jsii.Number(DurationThresholdSeconds),
+		EvaluationPeriods:  jsii.Number(1),
+		// No run in the hour is not slow.
+		TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+
+	a.RunSucceeded = a.Metric("RunSucceeded", "Sum", awscdk.Duration_Days(jsii.Number(1)))
+	a.MissedRunAlarm = a.RunSucceeded.CreateAlarm(c, jsii.String("MissedRunAlarm"), &awscloudwatch.CreateAlarmOptions{
+		AlarmName: jsii.String(env.Family() + "-missed-run"),
+		AlarmDescription: jsii.String(fmt.Sprintf("No successful %s run in 48 hours: the schedule did not fire, the task did not start, "+
+			"or every run failed.", env.Name)),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(2),
+		DatapointsToAlarm:  jsii.Number(2),
+		// Silence is exactly what this alarm is for.
+		TreatMissingData: awscloudwatch.TreatMissingData_BREACHING,
+		// A paused schedule makes silence expected.
+		ActionsEnabled: jsii.Bool(!env.SchedulePaused),
+	})
+
+	a.DeadLetterAlarm = schedule.DeadLetterQueue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+		Statistic: jsii.String("Maximum"),
+		Period:    awscdk.Duration_Minutes(jsii.Number(5)),
+	}).CreateAlarm(c, jsii.String("DeadLetterAlarm"), &awscloudwatch.CreateAlarmOptions{
+		AlarmName: jsii.String(env.Family() + "-schedule-dead-letters"),
+		AlarmDescription: jsii.String(fmt.Sprintf("The %s schedule could not start the task after all retries; "+
+			"the message in the dead-letter queue says why.", env.Name)),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		Threshold:          jsii.Number(0),
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+
+	action := awscloudwatchactions.NewSnsAction(a.Topic)
+	for _, alarm := range a.Alarms() {
+		alarm.AddAlarmAction(action)
+	}
+	return a
+}
+
+// Alarms lists the CloudWatch alarms (for a dashboard's alarm status widget).
+func (a *JobAlarms) Alarms() []awscloudwatch.Alarm {
+	return []awscloudwatch.Alarm{a.DurationAlarm, a.MissedRunAlarm, a.DeadLetterAlarm}
+}
+
+// Metric is one of the job's EMF metrics for this environment.
+func (a *JobAlarms) Metric(name, statistic string, period awscdk.Duration) awscloudwatch.Metric {
+	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace:     jsii.String(MetricNamespace),
+		MetricName:    jsii.String(name),
+		DimensionsMap: &a.metricDimensions,
+		Statistic:     jsii.String(statistic),
+		Period:        period,
+	})
+}
+
+func ecsTaskStateChange(detail map[string]interface{}) *awsevents.EventPattern {
+	return &awsevents.EventPattern{
+		Source:     jsii.Strings("aws.ecs"),
+		DetailType: jsii.Strings("ECS Task State Change"),
+		Detail:     &detail,
+	}
+}

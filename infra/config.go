@@ -1,0 +1,229 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+)
+
+// Defaults for the fields of Environment that are left zero.
+const (
+	DefaultSchedule      = "cron(0 2 * * ? *)" // every day at 02:00
+	DefaultTimeZone      = "UTC"
+	DefaultCPU           = 256 // 0.25 vCPU: the job is one set-based SQL statement per user batch, CPU-light
+	DefaultMemoryMiB     = 512 // the smallest Fargate size for 0.25 vCPU
+	DefaultDatabasePort  = 5432
+	DefaultLogRetention  = awslogs.RetentionDays_ONE_MONTH
+	defaultParameterPath = "/tally/%s/database-url"
+)
+
+// Environment is one deployment of the job: one stack, one schedule, one database.
+type Environment struct {
+	// Name is used in the stack name, resource names, the metrics' Environment
+	// dimension and the default parameter name. Lower case letters, digits and dashes.
+	Name string
+
+	// Account and Region pin the stack to one AWS environment. Empty means the
+	// stack is environment-agnostic and takes both from the deploying credentials.
+	Account string
+	Region  string
+
+	// Schedule is an EventBridge Scheduler expression, e.g. "cron(0 2 * * ? *)".
+	// Default DefaultSchedule, evaluated in TimeZone (IANA name, default UTC).
+	Schedule string
+	TimeZone string
+	// SchedulePaused is the schedule's on/off switch: true deploys it DISABLED
+	// (everything else stays; ad-hoc runs still work) and mutes the missed-run alarm.
+	SchedulePaused bool
+
+	// Network: zero means a new VPC with public subnets only and no NAT gateway.
+	Network Network
+
+	// DatabaseURLParameter is the SSM SecureString holding DATABASE_URL.
+	// Default "/tally/<Name>/database-url". CloudFormation cannot create
+	// SecureStrings, so it must exist before the first run (docs/deploy.md).
+	DatabaseURLParameter string
+	// DatabaseURLKeyARN is the customer-managed KMS key the parameter is
+	// encrypted with, if any. Empty means the AWS-managed aws/ssm key, which
+	// needs no kms:Decrypt grant.
+	DatabaseURLKeyARN string
+
+	// AlarmEmails subscribe to the alarm topic. At least one.
+	AlarmEmails []string
+	// LogRetention of the job's log group. Default one month.
+	LogRetention awslogs.RetentionDays
+
+	// CPU units and memory of the task. Default 256 / 512 MiB.
+	CPU       int
+	MemoryMiB int
+
+	// Spot runs the task on FARGATE_SPOT. Fargate Spot only has X86_64
+	// capacity, so Spot also switches the task and its image from ARM64 to
+	// X86_64 (docs/architecture.md weighs the two).
+	Spot bool
+
+	// Job holds the defaults of the job's own flags, passed as UPTIME_* variables.
+	Job JobDefaults
+
+	// ImageURI replaces the image built from the repository's Dockerfile, e.g.
+	// "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tally-uptime@sha256:…".
+	ImageURI string
+}
+
+// Network places the task in an existing VPC next to the database.
+type Network struct {
+	VpcID string
+	// SubnetIDs are private subnets with a route to ECR, SSM and CloudWatch
+	// Logs (a NAT gateway or VPC endpoints) and to the database.
+	SubnetIDs []string
+	// AvailabilityZones of the VPC, one or more; the subnets are spread over them.
+	AvailabilityZones []string
+	// DatabaseSecurityGroupID, when set, gets one inbound rule from the task on DatabasePort.
+	DatabaseSecurityGroupID string
+	// DatabasePort the task may connect to. Default 5432.
+	DatabasePort int
+}
+
+// JobDefaults are the job's flags for every scheduled run (README, "The job").
+// A typed struct rather than a free map because the job refuses unknown
+// UPTIME_* variables: a typo here must fail at synth, not at 02:00.
+type JobDefaults struct {
+	Points  int           // --points; 0 leaves the job's default (1)
+	Force   bool          // --force
+	Verbose bool          // --verbose
+	Timeout time.Duration // --timeout; 0 leaves the job's default (10m)
+	DBWait  time.Duration // --db-wait; 0 leaves the job's default (60s)
+}
+
+// Variables renders the defaults as the job's environment variables.
+func (j JobDefaults) Variables() map[string]string {
+	v := map[string]string{}
+	if j.Points != 0 {
+		v["UPTIME_POINTS"] = strconv.Itoa(j.Points)
+	}
+	if j.Force {
+		v["UPTIME_FORCE"] = "true"
+	}
+	if j.Verbose {
+		v["UPTIME_VERBOSE"] = "true"
+	}
+	if j.Timeout != 0 {
+		v["UPTIME_TIMEOUT"] = j.Timeout.String()
+	}
+	if j.DBWait != 0 {
+		v["UPTIME_DB_WAIT"] = j.DBWait.String()
+	}
+	return v
+}
+
+// StackName is the CloudFormation stack of this environment.
+func (e Environment) StackName() string { return "TallyUptime-" + e.Name }
+
+// Family is the task definition family, also matched by the failure rules.
+func (e Environment) Family() string { return "tally-uptime-" + e.Name }
+
+// logGroupName is fixed so the runbook can name it; the stack output repeats it.
+func (e Environment) logGroupName() string { return "/tally/uptime/" + e.Name }
+
+// NewVPC reports whether the stack creates its own public-subnet VPC.
+func (e Environment) NewVPC() bool { return e.Network.VpcID == "" }
+
+// WithDefaults fills every zero field that has a default.
+func (e Environment) WithDefaults() Environment {
+	if e.Schedule == "" {
+		e.Schedule = DefaultSchedule
+	}
+	if e.TimeZone == "" {
+		e.TimeZone = DefaultTimeZone
+	}
+	if e.DatabaseURLParameter == "" {
+		e.DatabaseURLParameter = fmt.Sprintf(defaultParameterPath, e.Name)
+	}
+	if e.LogRetention == "" {
+		e.LogRetention = DefaultLogRetention
+	}
+	if e.CPU == 0 {
+		e.CPU = DefaultCPU
+	}
+	if e.MemoryMiB == 0 {
+		e.MemoryMiB = DefaultMemoryMiB
+	}
+	if e.Network.DatabasePort == 0 {
+		e.Network.DatabasePort = DefaultDatabasePort
+	}
+	return e
+}
+
+var (
+	envNamePattern  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
+	schedulePattern = regexp.MustCompile(`^(cron|rate|at)\(.+\)$`)
+	emailPattern    = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	// Fargate's valid CPU/memory pairs (Linux), memory in MiB.
+	fargateSizes = map[int][2]int{
+		256:   {512, 2048},
+		512:   {1024, 4096},
+		1024:  {2048, 8192},
+		2048:  {4096, 16384},
+		4096:  {8192, 30720},
+		8192:  {16384, 61440},
+		16384: {32768, 122880},
+	}
+)
+
+// Validate rejects a configuration that would synthesize but not deploy or not run.
+// Call it on the result of WithDefaults.
+func (e Environment) Validate() error {
+	fail := func(format string, a ...any) error {
+		return fmt.Errorf("environment %q: "+format, append([]any{e.Name}, a...)...)
+	}
+	if !envNamePattern.MatchString(e.Name) {
+		return fail("name must be 1-20 lower-case letters, digits or dashes, starting with a letter")
+	}
+	if !schedulePattern.MatchString(e.Schedule) {
+		return fail("schedule %q is not a Scheduler expression like cron(0 2 * * ? *)", e.Schedule)
+	}
+	if _, err := time.LoadLocation(e.TimeZone); err != nil {
+		return fail("time zone %q: %v", e.TimeZone, err)
+	}
+	if len(e.AlarmEmails) == 0 {
+		return fail("at least one alarm e-mail address is needed, or failures go unnoticed")
+	}
+	for _, a := range e.AlarmEmails {
+		if !emailPattern.MatchString(a) {
+			return fail("alarm e-mail %q is not an address", a)
+		}
+	}
+	mem, ok := fargateSizes[e.CPU]
+	if !ok {
+		return fail("CPU %d is not a Fargate size (256, 512, 1024, …)", e.CPU)
+	}
+	if e.MemoryMiB < mem[0] || e.MemoryMiB > mem[1] || (e.MemoryMiB%1024 != 0 && e.MemoryMiB != 512) {
+		return fail("memory %d MiB does not fit %d CPU units (Fargate allows %d-%d MiB)", e.MemoryMiB, e.CPU, mem[0], mem[1])
+	}
+	if len(e.DatabaseURLParameter) == 0 || e.DatabaseURLParameter[0] != '/' {
+		return fail("database URL parameter %q must be a path starting with /", e.DatabaseURLParameter)
+	}
+	if e.Job.Points < 0 {
+		return fail("job points must be ≥ 1 (or 0 for the job's default)")
+	}
+	if p := e.Network.DatabasePort; p < 1 || p > 65535 {
+		return fail("database port %d out of range", p)
+	}
+	n := e.Network
+	if n.VpcID == "" {
+		if len(n.SubnetIDs) > 0 || n.DatabaseSecurityGroupID != "" || len(n.AvailabilityZones) > 0 {
+			return fail("network: subnets, availability zones or a database security group need the VPC id too")
+		}
+		return nil
+	}
+	if len(n.SubnetIDs) == 0 || len(n.AvailabilityZones) == 0 {
+		return fail("network: an existing VPC needs its private subnet ids and availability zones")
+	}
+	if len(n.SubnetIDs)%len(n.AvailabilityZones) != 0 {
+		return fail("network: %d subnets cannot be spread evenly over %d availability zones", len(n.SubnetIDs), len(n.AvailabilityZones))
+	}
+	return nil
+}

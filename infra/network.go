@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// JobNetwork is where the task's network interface lives and what it may reach.
+type JobNetwork struct {
+	constructs.Construct
+	Vpc           awsec2.IVpc
+	Subnets       *awsec2.SubnetSelection
+	SecurityGroup awsec2.SecurityGroup
+	// AssignPublicIP is true only in the VPC this stack creates: without a NAT
+	// gateway, a public IP is the task's only way to ECR, SSM, Logs and the database.
+	AssignPublicIP bool
+}
+
+// NewJobNetwork either imports the configured VPC (no lookups, so synth stays
+// offline) or creates a small one with public subnets and no NAT gateway.
+func NewJobNetwork(scope constructs.Construct, id string, env Environment) *JobNetwork {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	n := &JobNetwork{Construct: c}
+	port := float64(env.Network.DatabasePort)
+
+	if env.NewVPC() {
+		n.Vpc = newPublicOnlyVPC(c, env)
+		n.Subnets = &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC}
+		n.AssignPublicIP = true
+	} else {
+		n.Vpc = awsec2.Vpc_FromVpcAttributes(c, jsii.String("Vpc"), &awsec2.VpcAttributes{
+			VpcId:             jsii.String(env.Network.VpcID),
+			AvailabilityZones: jsii.Strings(env.Network.AvailabilityZones...),
+			PrivateSubnetIds:  jsii.Strings(env.Network.SubnetIDs...),
+		})
+		subnets := make([]awsec2.ISubnet, len(env.Network.SubnetIDs))
+		for i, sid := range env.Network.SubnetIDs {
+			subnets[i] = awsec2.Subnet_FromSubnetId(c, jsii.String(fmt.Sprintf("Subnet%d", i)), jsii.String(sid))
+		}
+		n.Subnets = &awsec2.SubnetSelection{Subnets: &subnets}
+	}
+
+	// The job serves nothing, so no inbound rule at all; outbound is only what
+	// a run needs: HTTPS for ECR, SSM and CloudWatch Logs, and the database.
+	n.SecurityGroup = awsec2.NewSecurityGroup(c, jsii.String("TaskSecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc:              n.Vpc,
+		Description:      jsii.String(fmt.Sprintf("tally-uptime %s task: no inbound; HTTPS and PostgreSQL out", env.Name)),
+		AllowAllOutbound: jsii.Bool(false),
+	})
+	n.SecurityGroup.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)),
+		jsii.String("HTTPS to ECR, SSM and CloudWatch Logs"), jsii.Bool(false))
+
+	if env.Network.DatabaseSecurityGroupID != "" {
+		// Mutable so the rule below lands in this stack as a separate
+		// AWS::EC2::SecurityGroupIngress; the group itself stays the database's.
+		db := awsec2.SecurityGroup_FromSecurityGroupId(c, jsii.String("DatabaseSecurityGroup"),
+			jsii.String(env.Network.DatabaseSecurityGroupID), &awsec2.SecurityGroupImportOptions{
+				Mutable:          jsii.Bool(true),
+				AllowAllOutbound: jsii.Bool(false),
+			})
+		n.SecurityGroup.AddEgressRule(db, awsec2.Port_Tcp(jsii.Number(port)),
+			jsii.String("PostgreSQL to the database's security group"), jsii.Bool(false))
+		db.AddIngressRule(n.SecurityGroup, awsec2.Port_Tcp(jsii.Number(port)),
+			jsii.String(fmt.Sprintf("tally-uptime %s nightly job", env.Name)), jsii.Bool(false))
+	} else {
+		// Without the database's group we cannot name it as the peer; the
+		// database is reached by address (e.g. a managed PostgreSQL's endpoint).
+		n.SecurityGroup.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(port)),
+			jsii.String("PostgreSQL to the database"), jsii.Bool(false))
+	}
+	return n
+}
+
+// newPublicOnlyVPC is the no-NAT network: two public subnets, an internet
+// gateway, and nothing that costs money by the hour.
+func newPublicOnlyVPC(scope constructs.Construct, env Environment) awsec2.Vpc {
+	vpc := awsec2.NewVpc(scope, jsii.String("Vpc"), &awsec2.VpcProps{
+		IpAddresses: awsec2.IpAddresses_Cidr(jsii.String("10.42.0.0/24")),
+		MaxAzs:      jsii.Number(2),
+		NatGateways: jsii.Number(0),
+		SubnetConfiguration: &[]*awsec2.SubnetConfiguration{{
+			Name:       jsii.String("public"),
+			SubnetType: awsec2.SubnetType_PUBLIC,
+			CidrMask:   jsii.Number(26),
+			// RunTask asks for the public IP explicitly (assignPublicIp
+			// ENABLED); nothing else should get one by accident.
+			MapPublicIpOnLaunch: jsii.Bool(false),
+		}},
+		// CDK would restrict the default group through a custom-resource
+		// Lambda; nothing here uses that group (the task has its own), so the
+		// Lambda, its role and its runtime upgrades are not worth having.
+		RestrictDefaultSecurityGroup: jsii.Bool(false),
+	})
+
+	// Flow logs of rejected traffic only: enough to see a blocked connection
+	// to the database, and a few KB a month in a VPC used once a night.
+	flowLogs := awslogs.NewLogGroup(scope, jsii.String("FlowLogs"), &awslogs.LogGroupProps{
+		Retention:     env.LogRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	vpc.AddFlowLog(jsii.String("RejectedTraffic"), &awsec2.FlowLogOptions{
+		Destination: awsec2.FlowLogDestination_ToCloudWatchLogs(flowLogs, nil),
+		TrafficType: awsec2.FlowLogTrafficType_REJECT,
+	})
+	return vpc
+}

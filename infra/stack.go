@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// UptimeStack is one environment of the nightly job: network, task, schedule
+// and alarms, plus the outputs that ad-hoc runs and scripts/backfill.sh read.
+type UptimeStack struct {
+	awscdk.Stack
+	Env      Environment
+	Network  *JobNetwork
+	Task     *JobTask
+	Schedule *NightlySchedule
+	Alarms   *JobAlarms
+}
+
+// NewUptimeStack builds the stack of one environment; env must have passed
+// WithDefaults and Validate.
+func NewUptimeStack(scope constructs.Construct, env Environment) *UptimeStack {
+	props := &awscdk.StackProps{
+		StackName:   jsii.String(env.StackName()),
+		Description: jsii.String(fmt.Sprintf("tally-uptime %s: the nightly Uptime contributions job on ECS Fargate", env.Name)),
+	}
+	if env.Account != "" || env.Region != "" {
+		props.Env = &awscdk.Environment{}
+		if env.Account != "" {
+			props.Env.Account = jsii.String(env.Account)
+		}
+		if env.Region != "" {
+			props.Env.Region = jsii.String(env.Region)
+		}
+	}
+	stack := awscdk.NewStack(scope, jsii.String(env.StackName()), props)
+	// For cost allocation: the monthly bill of each environment by tag.
+	awscdk.Tags_Of(stack).Add(jsii.String("project"), jsii.String("tally-uptime"), nil)
+	awscdk.Tags_Of(stack).Add(jsii.String("environment"), jsii.String(env.Name), nil)
+
+	s := &UptimeStack{Stack: stack, Env: env}
+	s.Network = NewJobNetwork(stack, "Network", env)
+	s.Task = NewJobTask(stack, "Task", env, s.Network)
+	s.Schedule = NewNightlySchedule(stack, "Schedule", env, s.Task, s.Network)
+	s.Alarms = NewJobAlarms(stack, "Alarms", env, s.Task, s.Schedule)
+	s.addOutputs()
+	return s
+}
+
+// BackfillExample is the command override the RunTaskCommand output shows.
+var BackfillExample = []string{"--dry-run", "--from", "2026-01-01", "--to", "2026-01-31"}
+
+// addOutputs publishes what an ad-hoc `aws ecs run-task` needs. The names are
+// an interface: scripts/backfill.sh and the docs read them.
+func (s *UptimeStack) addOutputs() {
+	env := s.Env
+	subnetIDs := awscdk.Fn_Join(jsii.String(","), s.Network.Vpc.SelectSubnets(s.Network.Subnets).SubnetIds)
+	assignPublicIP := "DISABLED"
+	if s.Network.AssignPublicIP {
+		assignPublicIP = "ENABLED"
+	}
+	capacity := "--launch-type FARGATE"
+	if env.Spot {
+		capacity = "--capacity-provider-strategy capacityProvider=FARGATE_SPOT,weight=1"
+	}
+	quoted := make([]string, len(BackfillExample))
+	for i, a := range BackfillExample {
+		quoted[i] = `"` + a + `"`
+	}
+	runTask := fmt.Sprintf("aws ecs run-task --region %s --cluster %s --task-definition %s %s "+
+		"--network-configuration 'awsvpcConfiguration={subnets=[%s],securityGroups=[%s],assignPublicIp=%s}' "+
+		`--overrides '{"containerOverrides":[{"name":"%s","command":[%s]}]}'`,
+		*s.Region(), *s.Task.Cluster.ClusterName(), env.Family(), capacity,
+		*subnetIDs, *s.Network.SecurityGroup.SecurityGroupId(), assignPublicIP,
+		ContainerName, strings.Join(quoted, ","))
+
+	outputs := []struct{ name, value, description string }{
+		{"ClusterName", *s.Task.Cluster.ClusterName(), "ECS cluster the job runs in"},
+		{"TaskDefinitionArn", *s.Task.TaskDefinition.TaskDefinitionArn(), "Task definition revision this deploy registered"},
+		{"TaskFamily", env.Family(), "Task definition family (run-task takes its latest ACTIVE revision)"},
+		{"ContainerName", ContainerName, "Container to name in --overrides"},
+		{"SubnetIds", *subnetIDs, "Subnets for run-task, comma-separated"},
+		{"SecurityGroupId", *s.Network.SecurityGroup.SecurityGroupId(), "Security group of the task"},
+		{"AssignPublicIp", assignPublicIP, "assignPublicIp for run-task"},
+		{"LogGroupName", *s.Task.LogGroup.LogGroupName(), "Log group of the job"},
+		{"LogStreamPrefix", LogStreamPrefix, "Streams are <prefix>/" + ContainerName + "/<task id>"},
+		{"AlarmTopicArn", *s.Alarms.Topic.TopicArn(), "SNS topic of every alarm"},
+		{"CapacityProvider", env.CapacityProvider(), "FARGATE or FARGATE_SPOT"},
+		{"RunTaskCommand", runTask, "A dry-run backfill of January 2026, ready to paste; change the command to taste"},
+	}
+	for _, o := range outputs {
+		awscdk.NewCfnOutput(s.Stack, jsii.String(o.name), &awscdk.CfnOutputProps{
+			Value:       jsii.String(o.value),
+			Description: jsii.String(o.description),
+		})
+	}
+}

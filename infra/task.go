@@ -1,0 +1,196 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecr"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// Names other tools rely on: scripts/backfill.sh overrides the command of the
+// container by name, and the runbook finds logs at uptime/uptime-job/<task id>.
+const (
+	ContainerName   = "uptime-job"
+	LogStreamPrefix = "uptime"
+	// nonRootUser is distroless's "nonroot"; numeric so ECS can tell it is not root.
+	nonRootUser = "65532:65532"
+)
+
+// JobTask is the cluster and the task definition the schedule and backfills run.
+type JobTask struct {
+	constructs.Construct
+	Cluster        awsecs.Cluster
+	TaskDefinition awsecs.FargateTaskDefinition
+	Container      awsecs.ContainerDefinition
+	LogGroup       awslogs.LogGroup
+	Architecture   awsecs.CpuArchitecture
+}
+
+// NewJobTask defines the one-container Fargate task of the nightly job.
+func NewJobTask(scope constructs.Construct, id string, env Environment, network *JobNetwork) *JobTask {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	t := &JobTask{Construct: c}
+
+	t.Cluster = awsecs.NewCluster(c, jsii.String("Cluster"), &awsecs.ClusterProps{
+		ClusterName: jsii.String(env.Family()),
+		Vpc:         network.Vpc,
+		// Both Fargate providers are associated so the Spot switch is a
+		// change of the run's capacity provider strategy only.
+		EnableFargateCapacityProviders: jsii.Bool(true),
+		// Off on cost: the job's own EMF metrics answer "did it run, how long,
+		// what did it do"; Container Insights would add per-task and
+		// per-cluster custom metrics that cost more than the rest of the stack.
+		ContainerInsightsV2: awsecs.ContainerInsights_DISABLED,
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(t.Cluster, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-ECS4"),
+		Reason: jsii.String("Container Insights is off on purpose: one short task a night is watched through the job's own " +
+			"EMF metrics and alarms; Container Insights' metrics would cost more than the whole stack (docs/architecture.md)."),
+	}}, jsii.Bool(false))
+
+	t.Architecture = awsecs.CpuArchitecture_ARM64()
+	platform := awsecrassets.Platform_LINUX_ARM64()
+	if env.Spot {
+		// Fargate Spot has X86_64 capacity only.
+		t.Architecture = awsecs.CpuArchitecture_X86_64()
+		platform = awsecrassets.Platform_LINUX_AMD64()
+	}
+
+	t.TaskDefinition = awsecs.NewFargateTaskDefinition(c, jsii.String("TaskDefinition"), &awsecs.FargateTaskDefinitionProps{
+		Family:         jsii.String(env.Family()),
+		Cpu:            jsii.Number(float64(env.CPU)),
+		MemoryLimitMiB: jsii.Number(float64(env.MemoryMiB)),
+		RuntimePlatform: &awsecs.RuntimePlatform{
+			CpuArchitecture:       t.Architecture,
+			OperatingSystemFamily: awsecs.OperatingSystemFamily_LINUX(),
+		},
+	})
+
+	t.LogGroup = awslogs.NewLogGroup(c, jsii.String("LogGroup"), &awslogs.LogGroupProps{
+		LogGroupName: jsii.String(env.logGroupName()),
+		Retention:    env.LogRetention,
+		// The run history outlives the stack; delete by hand if it must go.
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+
+	// Imported, never created: CloudFormation cannot create SecureStrings.
+	paramAttrs := &awsssm.SecureStringParameterAttributes{ParameterName: jsii.String(env.DatabaseURLParameter)}
+	if env.DatabaseURLKeyARN != "" {
+		// A customer-managed key needs kms:Decrypt on exactly that key; the
+		// AWS-managed aws/ssm key needs no grant, so none is given then.
+		paramAttrs.EncryptionKey = awskms.Key_FromKeyArn(c, jsii.String("DatabaseURLKey"), jsii.String(env.DatabaseURLKeyARN))
+	}
+	databaseURL := awsssm.StringParameter_FromSecureStringParameterAttributes(c, jsii.String("DatabaseURL"), paramAttrs)
+
+	environment := map[string]*string{"UPTIME_ENVIRONMENT": jsii.String(env.Name)}
+	for k, v := range env.Job.Variables() {
+		environment[k] = jsii.String(v)
+	}
+
+	t.Container = t.TaskDefinition.AddContainer(jsii.String(ContainerName), &awsecs.ContainerDefinitionOptions{
+		ContainerName: jsii.String(ContainerName),
+		Image:         jobImage(c, env, platform),
+		Essential:     jsii.Bool(true),
+		Environment:   &environment,
+		// Through the task's secrets, so the URL with its password never
+		// appears in the task definition, the console or describe-tasks.
+		Secrets: &map[string]awsecs.Secret{
+			"DATABASE_URL": awsecs.Secret_FromSsmParameter(databaseURL),
+		},
+		ReadonlyRootFilesystem: jsii.Bool(true),
+		User:                   jsii.String(nonRootUser),
+		// SIGTERM (a manual stop, a Spot interruption) makes the job roll back
+		// its transaction; a rollback can take as long as the work it undoes.
+		// 120 s is Fargate's maximum and costs nothing unless it is used.
+		StopTimeout: awscdk.Duration_Seconds(jsii.Number(120)),
+		Logging: awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{
+			LogGroup:     t.LogGroup,
+			StreamPrefix: jsii.String(LogStreamPrefix),
+			// Blocking: the run's last line is the EMF record the success and
+			// missed-run alarms depend on; losing it to a full buffer would page.
+			Mode: awsecs.AwsLogDriverMode_BLOCKING,
+		}),
+	})
+
+	cdknag.NagSuppressions_AddResourceSuppressions(t.TaskDefinition, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-ECS2"),
+		Reason: jsii.String("The plain environment holds only non-secret settings: UPTIME_ENVIRONMENT (the metrics' dimension) " +
+			"and the job's default flags. DATABASE_URL, the only secret, comes from SSM through the container's secrets."),
+	}}, jsii.Bool(false))
+	if env.ImageURI == "" {
+		cdknag.NagSuppressions_AddResourceSuppressions(t.TaskDefinition.ExecutionRole(), &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String("ecr:GetAuthorizationToken has no resource-level permissions (AWS requires Resource \"*\"); " +
+				"the image pull actions themselves are limited to the CDK assets repository."),
+			AppliesTo: &[]interface{}{"Resource::*"},
+		}}, jsii.Bool(true))
+	}
+	return t
+}
+
+// ecrImagePattern splits a private ECR image URI into what an imported repository needs.
+var ecrImagePattern = regexp.MustCompile(`^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([^:@]+)(?:[:@](.+))?$`)
+
+// jobImage is the repository's Dockerfile built for the task's platform, or the
+// configured image. A private ECR image is imported as a repository so the
+// execution role gets pull rights on that repository only.
+func jobImage(scope constructs.Construct, env Environment, platform awsecrassets.Platform) awsecs.ContainerImage {
+	if env.ImageURI == "" {
+		return awsecs.ContainerImage_FromAsset(jsii.String(repoRoot()), &awsecs.AssetImageProps{
+			Platform: platform,
+			// .dockerignore is an allow-list already; these are the big
+			// directories that must never reach the asset staging copy.
+			Exclude:   jsii.Strings("cdk.out", "node_modules", ".git", ".pgdata"),
+			AssetName: jsii.String("tally-uptime-job"),
+		})
+	}
+	m := ecrImagePattern.FindStringSubmatch(env.ImageURI)
+	if m == nil {
+		return awsecs.ContainerImage_FromRegistry(jsii.String(env.ImageURI), nil)
+	}
+	account, region, name, ref := m[1], m[2], m[3], m[4]
+	if ref == "" {
+		ref = "latest"
+	}
+	partition := "aws"
+	if strings.HasPrefix(region, "cn-") {
+		partition = "aws-cn"
+	}
+	repo := awsecr.Repository_FromRepositoryAttributes(scope, jsii.String("ImageRepository"), &awsecr.RepositoryAttributes{
+		RepositoryName: jsii.String(name),
+		RepositoryArn:  jsii.String(fmt.Sprintf("arn:%s:ecr:%s:%s:repository/%s", partition, region, account, name)),
+	})
+	return awsecs.ContainerImage_FromEcrRepository(repo, jsii.String(ref))
+}
+
+// repoRoot is the directory holding go.mod and the Dockerfile: the current
+// directory under `cdk synth` (cdk.json runs `go run ./infra` from the root),
+// its parent under `go test ./infra`.
+func repoRoot() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if fileExists(filepath.Join(d, "go.mod")) && fileExists(filepath.Join(d, "infra")) {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			panic(fmt.Sprintf("no repository root (go.mod beside infra/) above %s", dir))
+		}
+	}
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
