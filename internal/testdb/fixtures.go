@@ -27,7 +27,7 @@ func (db *DB) Category(t testing.TB, name string) int64 {
 	t.Helper()
 	return db.insertID(t, `
 		INSERT INTO contributions_category (name, slug, description, created_at, updated_at)
-		VALUES ($1, lower(replace($1, ' ', '-')), '', $2, $2) RETURNING id`, name, fixtureTime)
+		VALUES ($1::text, lower(replace($1::text, ' ', '-')), '', $2, $2) RETURNING id`, name, fixtureTime)
 }
 
 // ContributionType inserts a contribution type; categoryID 0 leaves it without a category.

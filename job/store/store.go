@@ -72,14 +72,16 @@ func Open(ctx context.Context, databaseURL string, wait time.Duration, log *slog
 		if err == nil {
 			return db, nil
 		}
-		if ctx.Err() != nil || permanent(err) || time.Now().Add(backoff).After(giveUp) {
+		remaining := time.Until(giveUp)
+		if ctx.Err() != nil || permanent(err) || remaining <= 0 {
 			db.Close()
 			return nil, fmt.Errorf("connect to the database (%s) after %d attempt(s): %w", Redacted(databaseURL), attempt, err)
 		}
-		log.WarnContext(ctx, "database not reachable yet; retrying", "attempt", attempt, "retry_in", backoff.String(), "error", err.Error())
+		pause := min(backoff, remaining)
+		log.WarnContext(ctx, "database not reachable yet; retrying", "attempt", attempt, "retry_in", pause.String(), "error", err.Error())
 		select {
 		case <-ctx.Done():
-		case <-time.After(backoff):
+		case <-time.After(pause):
 		}
 		backoff = min(backoff*2, 5*time.Second)
 	}

@@ -1,0 +1,196 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tally/uptime/internal/testdb"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func TestCheckSchema(t *testing.T) {
+	cases := []struct {
+		name    string
+		alter   string
+		wantErr string // "" means the schema is accepted
+	}{
+		{"the schema as Django makes it", "", ""},
+		{"a nullable column added", "ALTER TABLE contributions_contribution ADD COLUMN source text NULL", ""},
+		{"a NOT NULL column with a default", "ALTER TABLE contributions_contribution ADD COLUMN source text NOT NULL DEFAULT 'job'", ""},
+		{"a NOT NULL column on a table the job only reads", "ALTER TABLE users_user ADD COLUMN handle text NOT NULL", ""},
+		{"a NOT NULL column without a default", "ALTER TABLE contributions_contribution ADD COLUMN source text NOT NULL",
+			"contributions_contribution.source is NOT NULL without a default"},
+		{"same on the leaderboard", "ALTER TABLE leaderboard_leaderboardentry ADD COLUMN season integer NOT NULL",
+			"leaderboard_leaderboardentry.season is NOT NULL without a default"},
+		{"an id without a default", "ALTER TABLE leaderboard_leaderboardentry ALTER COLUMN id DROP IDENTITY",
+			"leaderboard_leaderboardentry.id is NOT NULL without a default"},
+		{"a column the job needs dropped", "ALTER TABLE contributions_contribution DROP COLUMN notes",
+			"contributions_contribution.notes is missing"},
+		{"a timestamp without time zone", "ALTER TABLE contributions_contribution ALTER COLUMN contribution_date TYPE timestamp",
+			"contributions_contribution.contribution_date is timestamp without time zone"},
+		{"points as text", "ALTER TABLE contributions_contribution DROP CONSTRAINT contributions_contribution_points_check, ALTER COLUMN points TYPE text",
+			"contributions_contribution.points is text"},
+		{"a table gone", "DROP TABLE leaderboard_globalleaderboardmultiplier",
+			"table leaderboard_globalleaderboardmultiplier is missing"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			db := testdb.New(t)
+			if c.alter != "" {
+				if _, err := db.Exec(c.alter); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tx, err := db.Beginx()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback()
+			err = CheckSchema(context.Background(), tx)
+			var schemaErr *SchemaError
+			switch {
+			case c.wantErr == "" && err != nil:
+				t.Fatalf("CheckSchema = %v, want nil", err)
+			case c.wantErr != "" && (!errors.As(err, &schemaErr) || !strings.Contains(err.Error(), c.wantErr)):
+				t.Fatalf("CheckSchema = %v, want a SchemaError containing %q", err, c.wantErr)
+			}
+		})
+	}
+}
+
+func TestOneRunAtATime(t *testing.T) {
+	db := testdb.New(t)
+	ctx := context.Background()
+	first, err := Open(ctx, db.URL, 0, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	second, err := Open(ctx, db.URL, 0, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+
+	tx, err := BeginRun(ctx, first)
+	if err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+	if _, err := BeginRun(ctx, second); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second run while the first holds the lock: %v, want ErrLocked", err)
+	}
+	tx.Rollback() // the lock goes with the transaction
+	again, err := BeginRun(ctx, second)
+	if err != nil {
+		t.Fatalf("a run after the first ended: %v", err)
+	}
+	again.Rollback()
+}
+
+func TestBeginRunTellsTheServerTheDeadline(t *testing.T) {
+	db := testdb.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := Open(ctx, db.URL, 0, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tx, err := BeginRun(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var timeout, tz, check string
+	tx.Get(&timeout, "SHOW statement_timeout")
+	tx.Get(&tz, "SHOW TimeZone")
+	tx.Get(&check, "SHOW client_connection_check_interval")
+	if timeout == "0" || !strings.HasSuffix(timeout, "s") && !strings.HasSuffix(timeout, "min") {
+		t.Errorf("statement_timeout = %s, want about a minute", timeout)
+	}
+	if tz != "UTC" || check != "1s" {
+		t.Errorf("TimeZone = %s, client_connection_check_interval = %s; want UTC and 1s", tz, check)
+	}
+}
+
+// closedPort is a loopback port with nothing listening.
+func closedPort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+func TestOpenRetriesUntilTheWaitEnds(t *testing.T) {
+	url := "postgres://tally:Hunter2Secret@" + closedPort(t) + "/tally?sslmode=disable"
+
+	start := time.Now()
+	_, err := Open(context.Background(), url, 0, quiet)
+	if err == nil || time.Since(start) > 2*time.Second {
+		t.Fatalf("no wait: err %v after %s, want a quick failure", err, time.Since(start))
+	}
+
+	start = time.Now()
+	_, err = Open(context.Background(), url, 1500*time.Millisecond, quiet)
+	elapsed := time.Since(start)
+	if err == nil || elapsed < time.Second || elapsed > 5*time.Second {
+		t.Fatalf("1.5s wait: err %v after %s, want a failure after about 1.5s", err, elapsed)
+	}
+	if strings.Contains(err.Error(), "Hunter2Secret") || !strings.Contains(err.Error(), "attempt") {
+		t.Errorf("error %q: want the attempts counted and no password", err)
+	}
+}
+
+func TestOpenGivesUpAtOnceOnAMissingDatabase(t *testing.T) {
+	db := testdb.New(t)
+	url := strings.Replace(db.URL, "/"+db.Name, "/no_such_database", 1)
+	start := time.Now()
+	_, err := Open(context.Background(), url, 30*time.Second, quiet)
+	if err == nil || time.Since(start) > 5*time.Second {
+		t.Fatalf("err %v after %s, want a failure without retrying for 30s", err, time.Since(start))
+	}
+}
+
+func TestCheckURL(t *testing.T) {
+	for _, good := range []string{
+		"postgres://u:p@db:5432/tally", "postgresql://u@db/tally?sslmode=require",
+	} {
+		if err := CheckURL(good); err != nil {
+			t.Errorf("CheckURL(%q) = %v", good, err)
+		}
+	}
+	for _, bad := range []string{
+		"", "db:5432", "mysql://u:Pa55word@db/tally", "postgres://", "postgres://u:Pa55word@db:notaport/tally",
+		"host=db password=Pa55word", "postgres://u:Pa55word@[::1/tally",
+	} {
+		err := CheckURL(bad)
+		if err == nil {
+			t.Errorf("CheckURL(%q) accepted it", bad)
+			continue
+		}
+		if strings.Contains(err.Error(), "Pa55word") {
+			t.Errorf("CheckURL(%q) repeats the password: %v", bad, err)
+		}
+	}
+}
+
+func TestRedactedAndPassword(t *testing.T) {
+	url := "postgres://tally:s3cret@db.internal:5432/tally?sslmode=require"
+	if got := Redacted(url); strings.Contains(got, "s3cret") || !strings.Contains(got, "db.internal") {
+		t.Errorf("Redacted = %s", got)
+	}
+	if got := Password(url); got != "s3cret" {
+		t.Errorf("Password = %q", got)
+	}
+}
