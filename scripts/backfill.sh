@@ -132,13 +132,21 @@ if ! outputs=$(aws cloudformation describe-stacks --stack-name "$stack" \
 	die 1 "could not read the outputs of $stack (the AWS CLI's error is above)."
 fi
 
-declare -A out=()
-while IFS=$'\t' read -r key value; do
-	[[ -n $key ]] && out[$key]=$value
-done <<<"$outputs"
+# output KEY: the value of one stack output, empty when there is none.
+# (A plain loop rather than an associative array: macOS still ships bash 3.2.)
+output() {
+	local key value
+	while IFS=$'\t' read -r key value; do
+		if [[ $key == "$1" ]]; then
+			printf '%s' "$value"
+			return 0
+		fi
+	done <<<"$outputs"
+}
 
 need() { # need OUTPUT PATTERN: the stack output, checked against PATTERN
-	local v=${out[$1]:-}
+	local v
+	v=$(output "$1")
 	[[ -n $v ]] || die 1 "the stack $stack has no output $1: is it deployed from this repository's current infra/?"
 	[[ $v =~ $2 ]] || die 1 "the stack $stack's output $1='$v' does not look right."
 	printf '%s' "$v"
@@ -155,8 +163,9 @@ subnet_list=$(need SubnetIds '^ *subnet-[0-9a-zA-Z]+( *, *subnet-[0-9a-zA-Z]+)* 
 security_group=$(need SecurityGroupId '^sg-[0-9a-zA-Z]+$')
 assign_public_ip=$(need AssignPublicIp '^(ENABLED|DISABLED)$')
 log_group=$(need LogGroupName '^[A-Za-z0-9_/.#-]+$')
-stream_prefix=${out[LogStreamPrefix]:-uptime}
-capacity=${BACKFILL_CAPACITY_PROVIDER:-${out[CapacityProvider]:-}}
+stream_prefix=$(output LogStreamPrefix)
+stream_prefix=${stream_prefix:-uptime}
+capacity=${BACKFILL_CAPACITY_PROVIDER:-$(output CapacityProvider)}
 if [[ -n $capacity && ! $capacity =~ ^(FARGATE|FARGATE_SPOT)$ ]]; then
 	die 2 "capacity provider '$capacity' is neither FARGATE nor FARGATE_SPOT."
 fi
