@@ -180,6 +180,8 @@ func (v *durationValue) Set(s string) error {
 	switch {
 	case err != nil:
 		return errors.New("must be a duration such as 90s, 10m or 1h")
+	case d < 0 && v.zeroOK:
+		return errors.New("must be zero or a positive duration")
 	case d < 0 || d == 0 && !v.zeroOK:
 		return errors.New("must be a positive duration")
 	}
