@@ -79,7 +79,8 @@ type Network struct {
 	// SubnetIDs are private subnets with a route to ECR, SSM and CloudWatch
 	// Logs (a NAT gateway or VPC endpoints) and to the database.
 	SubnetIDs []string
-	// AvailabilityZones of the VPC, one or more; the subnets are spread over them.
+	// AvailabilityZones of the subnets, in order: CDK pairs SubnetIDs with
+	// them round-robin (subnet i is in zone i mod len(AvailabilityZones)).
 	AvailabilityZones []string
 	// DatabaseSecurityGroupID, when set, gets one inbound rule from the task on DatabasePort.
 	DatabaseSecurityGroupID string

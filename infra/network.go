@@ -38,11 +38,8 @@ func NewJobNetwork(scope constructs.Construct, id string, env Environment) *JobN
 			AvailabilityZones: jsii.Strings(env.Network.AvailabilityZones...),
 			PrivateSubnetIds:  jsii.Strings(env.Network.SubnetIDs...),
 		})
-		subnets := make([]awsec2.ISubnet, len(env.Network.SubnetIDs))
-		for i, sid := range env.Network.SubnetIDs {
-			subnets[i] = awsec2.Subnet_FromSubnetId(c, jsii.String(fmt.Sprintf("Subnet%d", i)), jsii.String(sid))
-		}
-		n.Subnets = &awsec2.SubnetSelection{Subnets: &subnets}
+		// The imported VPC's "private" subnets are exactly the configured ones.
+		n.Subnets = &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS}
 	}
 
 	// The job serves nothing, so no inbound rule at all; outbound is only what

@@ -101,8 +101,9 @@ func NewNightlySchedule(scope constructs.Construct, id string, env Environment, 
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("ecs:RunTask on every revision of this stack's own task family (so a rollback to an earlier " +
 			"revision still runs), further limited to this cluster by the ecs:cluster condition."),
-		AppliesTo: &[]interface{}{fmt.Sprintf(
-			"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/%s:*", env.Family())},
+		// Region and account are tokens or literals depending on the environment.
+		AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{Regex: jsii.String(fmt.Sprintf(
+			`/^Resource::arn:<AWS::Partition>:ecs:.+:task-definition\/%s:\*$/`, env.Family()))}},
 	}}, jsii.Bool(true))
 
 	var strategies *[]*awsecs.CapacityProviderStrategy

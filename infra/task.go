@@ -129,14 +129,12 @@ func NewJobTask(scope constructs.Construct, id string, env Environment, network 
 		Reason: jsii.String("The plain environment holds only non-secret settings: UPTIME_ENVIRONMENT (the metrics' dimension) " +
 			"and the job's default flags. DATABASE_URL, the only secret, comes from SSM through the container's secrets."),
 	}}, jsii.Bool(false))
-	if env.ImageURI == "" {
-		cdknag.NagSuppressions_AddResourceSuppressions(t.TaskDefinition.ExecutionRole(), &[]*cdknag.NagPackSuppression{{
-			Id: jsii.String("AwsSolutions-IAM5"),
-			Reason: jsii.String("ecr:GetAuthorizationToken has no resource-level permissions (AWS requires Resource \"*\"); " +
-				"the image pull actions themselves are limited to the CDK assets repository."),
-			AppliesTo: &[]interface{}{"Resource::*"},
-		}}, jsii.Bool(true))
-	}
+	cdknag.NagSuppressions_AddResourceSuppressions(t.TaskDefinition.ExecutionRole(), &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("ecr:GetAuthorizationToken has no resource-level permissions (AWS requires Resource \"*\"); " +
+			"the image pull actions themselves are limited to the one repository holding the image."),
+		AppliesTo: &[]interface{}{"Resource::*"},
+	}}, jsii.Bool(true))
 	return t
 }
 
@@ -152,8 +150,7 @@ func jobImage(scope constructs.Construct, env Environment, platform awsecrassets
 			Platform: platform,
 			// .dockerignore is an allow-list already; these are the big
 			// directories that must never reach the asset staging copy.
-			Exclude:   jsii.Strings("cdk.out", "node_modules", ".git", ".pgdata"),
-			AssetName: jsii.String("tally-uptime-job"),
+			Exclude: jsii.Strings("cdk.out", "node_modules", ".git", ".pgdata"),
 		})
 	}
 	m := ecrImagePattern.FindStringSubmatch(env.ImageURI)
