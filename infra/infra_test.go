@@ -331,6 +331,7 @@ func TestTaskDefinition(t *testing.T) {
 		eq(t, "container name", c["Name"], "uptime-job")
 		eq(t, "read-only root", c["ReadonlyRootFilesystem"], true)
 		eq(t, "user", c["User"], "65532:65532")
+		eq(t, "memory hard limit", c["Memory"], 512)
 		if _, ok := c["PortMappings"]; ok {
 			t.Errorf("port mappings present: %s", jsonOf(c["PortMappings"]))
 		}

@@ -103,7 +103,10 @@ func NewJobTask(scope constructs.Construct, id string, env Environment, network 
 		ContainerName: jsii.String(ContainerName),
 		Image:         jobImage(c, env, platform),
 		Essential:     jsii.Bool(true),
-		Environment:   &environment,
+		// The task's whole memory as the container's hard limit: the only
+		// container may use it all, and the limit is explicit (CT.ECS.PR.7).
+		MemoryLimitMiB: jsii.Number(float64(env.MemoryMiB)),
+		Environment:    &environment,
 		// Through the task's secrets, so the URL with its password never
 		// appears in the task definition, the console or describe-tasks.
 		Secrets: &map[string]awsecs.Secret{
