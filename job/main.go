@@ -132,14 +132,16 @@ func explain(ctx context.Context, err error) error {
 func finish(log *slog.Logger, stdout, stderr io.Writer, secret string, cfg config, started time.Time,
 	res uptime.Result, err error, code int) int {
 	duration := time.Since(started)
+	var reason []any
 	if err != nil {
 		res = uptime.Result{} // everything was rolled back
 		msg := scrub(err.Error(), secret)
 		log.Error("run failed", "exit_code", code, "error", msg)
 		fmt.Fprintf(stderr, "uptime: %s\n", msg)
+		reason = []any{"error", msg} // the summary alone says why the run failed
 	}
 	dry := cfg.Options.DryRun
-	log.Info("run summary",
+	log.Info("run summary", append([]any{
 		"exit_code", code,
 		"dry_run", dry,
 		"users_with_uptime", res.UsersWithUptime,
@@ -150,7 +152,7 @@ func finish(log *slog.Logger, stdout, stderr io.Writer, secret string, cfg confi
 		"leaderboard_entries_created", res.EntriesCreated,
 		"ranks_changed", res.RanksChanged,
 		"duration_seconds", duration.Seconds(),
-	)
+	}, reason...)...)
 	created := res.ContributionsCreated
 	if dry {
 		created = 0
