@@ -49,7 +49,7 @@ func environ() map[string]string {
 // run is the whole job; it returns the exit code.
 func run(args []string, env map[string]string, stdout, stderr io.Writer) int {
 	started := time.Now()
-	secret := store.Password(env["DATABASE_URL"])
+	secret := passwords(env["DATABASE_URL"])
 	log := newLogger(stdout, secret)
 
 	cfg, err := parseConfig(args, env, started.UTC())
@@ -129,7 +129,7 @@ func explain(ctx context.Context, err error) error {
 }
 
 // finish logs the outcome, writes the EMF record and returns the exit code.
-func finish(log *slog.Logger, stdout, stderr io.Writer, secret string, cfg config, started time.Time,
+func finish(log *slog.Logger, stdout, stderr io.Writer, secret []string, cfg config, started time.Time,
 	res uptime.Result, err error, code int) int {
 	duration := time.Since(started)
 	var reason []any
@@ -211,7 +211,7 @@ func runContext(timeout time.Duration, log *slog.Logger) (context.Context, func(
 
 // newLogger writes JSON records to w with secret (the database password) scrubbed from every
 // string, whatever a driver or a library put in it.
-func newLogger(w io.Writer, secret string) *slog.Logger {
+func newLogger(w io.Writer, secret []string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 			switch v := a.Value.Any().(type) {
@@ -225,11 +225,34 @@ func newLogger(w io.Writer, secret string) *slog.Logger {
 	}))
 }
 
-func scrub(s, secret string) string {
-	if len(secret) < 3 {
-		return s // too short to tell from ordinary text; such a password is a problem of its own
+func scrub(s string, secret []string) string {
+	for _, p := range secret {
+		if len(p) < 3 {
+			continue // too short to tell from ordinary text; such a password is a problem of its own
+		}
+		s = strings.ReplaceAll(s, p, "[redacted]")
 	}
-	return strings.ReplaceAll(s, secret, "[redacted]")
+	return s
+}
+
+// passwords are the forms in which the DATABASE_URL password could reach output: decoded, and as
+// written in the URL, where it may be percent-encoded (p%40ss) or the URL may not even parse.
+func passwords(databaseURL string) []string {
+	out := []string{store.Password(databaseURL)}
+	// As net/url splits it: the authority ends at the first /, ? or #; the user info ends at its last @.
+	_, rest, ok := strings.Cut(databaseURL, "://")
+	if !ok {
+		return out
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		if _, raw, ok := strings.Cut(rest[:at], ":"); ok && raw != out[0] {
+			out = append(out, raw)
+		}
+	}
+	return out
 }
 
 func dayOrEmpty(d time.Time) string {
