@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -381,17 +382,6 @@ func closedPort(t *testing.T) int {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	return port
-}
-
-// withPassword is dbURL with its password set to pw (the test cluster trusts local connections).
-func withPassword(t *testing.T, dbURL, pw string) string {
-	t.Helper()
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.UserPassword(u.User.Username(), pw)
-	return u.String()
 }
 
 // withDatabase is dbURL naming another database.
@@ -866,32 +856,70 @@ func TestTwoRunsAtOnce(t *testing.T) {
 
 func TestPasswordNeverPrinted(t *testing.T) {
 	t.Parallel()
-	const pw = "Sup3rSecretPw"
-	db := sampleDB(t)
-	good := withPassword(t, db.URL, pw)
+	// Each password as written in the URL, and decoded: a special character must be
+	// percent-encoded in a URL, and either form could reach a message.
+	for _, pw := range []struct{ name, raw, decoded string }{
+		{"plain", "Sup3rSecretPw", "Sup3rSecretPw"},
+		{"percent-encoded", "Sup3r%21Secret%40Pw", "Sup3r!Secret@Pw"},
+	} {
+		db := sampleDB(t) // one each: two successful runs on one database would contend for the lock
+		good := withRawPassword(t, db.URL, pw.raw)
+		tests := []struct {
+			name string
+			env  map[string]string
+			args []string
+			code int
+		}{
+			{"successful run", jobEnv(good), []string{"--verbose"}, exitOK},
+			{"unreachable port", jobEnv(withPort(t, good, closedPort(t))), nil, exitRuntime},
+			{"nonexistent database", jobEnv(withDatabase(t, good, "uptime_no_such_database")), nil, exitRuntime},
+			{"usage error", jobEnv(good), []string{"--points", "0"}, exitUsage},
+			{"URL as an argument", jobEnv(good), []string{good}, exitUsage},
+			{"URL in a variable", jobEnv(good, "UPTIME_USER", good), nil, exitUsage},
+			{"URL that does not parse", jobEnv(strings.Replace(good, "127.0.0.1:", "127.0.0.1:x", 1)), nil, exitUsage},
+		}
+		for _, tt := range tests {
+			t.Run(pw.name+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				r := runJob(t, tt.env, tt.args...)
+				r.expect(t, tt.code)
+				for name, out := range map[string]string{"stdout": r.Stdout, "stderr": r.Stderr} {
+					if strings.Contains(out, pw.raw) || strings.Contains(out, pw.decoded) {
+						t.Errorf("the password appears on %s:\n%s", name, out)
+					}
+				}
+			})
+		}
+	}
+}
+
+// withRawPassword is dbURL with raw, exactly as given, as its password.
+func withRawPassword(t *testing.T, dbURL, raw string) string {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := u.User.Username()
+	u.User = nil
+	scheme, rest, _ := strings.Cut(u.String(), "://")
+	return scheme + "://" + user + ":" + raw + "@" + rest
+}
+
+func TestPasswords(t *testing.T) {
 	tests := []struct {
-		name string
-		env  map[string]string
-		args []string
-		code int
+		url  string
+		want []string
 	}{
-		{"successful run", jobEnv(good), []string{"--verbose"}, exitOK},
-		{"unreachable port", jobEnv(withPort(t, good, closedPort(t))), nil, exitRuntime},
-		{"nonexistent database", jobEnv(withDatabase(t, good, "uptime_no_such_database")), nil, exitRuntime},
-		{"usage error", jobEnv(good), []string{"--points", "0"}, exitUsage},
-		{"URL as an argument", jobEnv(good), []string{good}, exitUsage},
-		{"URL in a variable", jobEnv(good, "UPTIME_USER", good), nil, exitUsage},
+		{"postgres://u:plain@h/db", []string{"plain"}},
+		{"postgres://u:p%40ss%2Fw@h:5432/db?sslmode=require", []string{"p@ss/w", "p%40ss%2Fw"}},
+		{"postgres://u:Secret123@h:port/db", []string{"", "Secret123"}},
+		{"postgres://u@h/db", []string{""}},
+		{"", []string{""}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			r := runJob(t, tt.env, tt.args...)
-			r.expect(t, tt.code)
-			for name, out := range map[string]string{"stdout": r.Stdout, "stderr": r.Stderr} {
-				if strings.Contains(out, pw) {
-					t.Errorf("the password appears on %s:\n%s", name, out)
-				}
-			}
-		})
+		if got := passwords(tt.url); !slices.Equal(got, tt.want) {
+			t.Errorf("passwords(%q) = %q, want %q", tt.url, got, tt.want)
+		}
 	}
 }
