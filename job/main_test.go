@@ -556,6 +556,7 @@ func TestStoppedMidRun(t *testing.T) {
 			t.Errorf("a 2 s deadline ended the run after %v", r.Elapsed)
 		}
 		r.oneStderrLine(t, "deadline of 2s passed", "rolled back")
+		insertedThenRolledBack(t, r)
 		if m := r.metrics(t); m["RunFailed"] != 1.0 || m["ContributionsCreated"] != 0.0 {
 			t.Errorf("EMF %v", m)
 		}
@@ -580,6 +581,7 @@ func TestStoppedMidRun(t *testing.T) {
 			t.Errorf("exited %v after SIGTERM", took)
 		}
 		r.oneStderrLine(t, "stopped by terminated", "rolled back")
+		insertedThenRolledBack(t, r)
 		if s := r.summary(t); !strings.Contains(fmt.Sprint(s["error"]), "stopped by terminated") {
 			t.Errorf("the run summary does not say why the run stopped: %v", s)
 		}
@@ -604,9 +606,11 @@ func TestStoppedMidRun(t *testing.T) {
 		if err := p.cmd.Process.Kill(); err != nil {
 			t.Fatal(err)
 		}
-		if r := p.wait(t); r.Code != -1 {
-			t.Fatalf("kill -9: exit code %d", r.Code)
+		killed := p.wait(t)
+		if killed.Code != -1 {
+			t.Fatalf("kill -9: exit code %d", killed.Code)
 		}
+		insertedThenRolledBack(t, killed)
 		release()
 		waitGone(t, db, backend)
 		unchanged(t, db, before)
@@ -618,6 +622,15 @@ func TestStoppedMidRun(t *testing.T) {
 		}
 		checkComplete(t, db)
 	})
+}
+
+// insertedThenRolledBack checks that the job had inserted its contributions before it was
+// stopped, so that the test proves a rollback rather than a run stopped before writing.
+func insertedThenRolledBack(t *testing.T, r result) {
+	t.Helper()
+	if !r.logged("contributions inserted") {
+		t.Errorf("the job was stopped before it inserted anything:\n%s", r.Stdout)
+	}
 }
 
 // ---- exit 2 ----
