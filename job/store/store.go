@@ -131,7 +131,6 @@ func BeginRun(ctx context.Context, db *sqlx.DB) (*sqlx.Tx, error) {
 
 func configure(ctx context.Context, tx *sqlx.Tx) error {
 	settings := map[string]string{
-		"TimeZone":     "UTC",
 		"work_mem":     "64MB", // the anti-join and leaderboard sums stay in memory at 10k users × years
 		"lock_timeout": "0",
 		// JIT decides on estimated cost, and scratch tables start with wild estimates: it

@@ -27,6 +27,7 @@ func query(name string) string {
 
 var (
 	sqlTempTables  = query("temp_tables")
+	sqlScan        = query("scan")
 	sqlStarts      = query("starts")
 	sqlMissing     = query("missing")
 	sqlSummary     = query("summary")
@@ -99,6 +100,10 @@ func (g Generator) Run(ctx context.Context, tx *sqlx.Tx, opts Options) (Result, 
 func (g Generator) plan(ctx context.Context, tx *sqlx.Tx, opts Options, typ uptimeType, userIDs []int64, rs []rate) (Result, error) {
 	from, to := opts.Window()
 	fromArg := nullDay(from)
+	// The SQL reads timestamps as UTC days; the run's transaction is UTC whatever the server's default.
+	if _, err := tx.ExecContext(ctx, "SET LOCAL TIME ZONE 'UTC'"); err != nil {
+		return Result{}, fmt.Errorf("set the time zone: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, sqlTempTables); err != nil {
 		return Result{}, fmt.Errorf("create scratch tables: %w", err)
 	}
@@ -106,20 +111,25 @@ func (g Generator) plan(ctx context.Context, tx *sqlx.Tx, opts Options, typ upti
 	if userIDs != nil {
 		users = pq.Array(userIDs)
 	}
-	if _, err := tx.ExecContext(ctx, sqlStarts, typ.ID, users); err != nil {
+	if _, err := tx.ExecContext(ctx, sqlScan, typ.ID, users); err != nil {
+		return Result{}, fmt.Errorf("scan contributions: %w", err)
+	}
+	if err := analyze(ctx, tx, "uptime_blocks"); err != nil {
+		return Result{}, err
+	}
+	if _, err := tx.ExecContext(ctx, sqlStarts); err != nil {
 		return Result{}, fmt.Errorf("find start days: %w", err)
 	}
-	// Fresh statistics on each scratch table, so that the statements reading it plan for its real size.
-	if _, err := tx.ExecContext(ctx, "ANALYZE uptime_starts"); err != nil {
-		return Result{}, fmt.Errorf("analyze start days: %w", err)
+	if err := analyze(ctx, tx, "uptime_starts"); err != nil {
+		return Result{}, err
 	}
 	validFrom, multipliers, frozen := rateColumns(rs)
-	if _, err := tx.ExecContext(ctx, sqlMissing, typ.ID, fromArg, to,
+	if _, err := tx.ExecContext(ctx, sqlMissing, fromArg, to,
 		pq.Array(validFrom), pq.Array(multipliers), pq.Array(frozen)); err != nil {
 		return Result{}, fmt.Errorf("find missing days: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, "ANALYZE uptime_missing"); err != nil {
-		return Result{}, fmt.Errorf("analyze missing days: %w", err)
+	if err := analyze(ctx, tx, "uptime_missing"); err != nil {
+		return Result{}, err
 	}
 
 	var s struct {
@@ -161,7 +171,7 @@ func (g Generator) write(ctx context.Context, tx *sqlx.Tx, opts Options, typ upt
 	}
 	g.Log.InfoContext(ctx, "contributions inserted", "count", res.ContributionsCreated)
 
-	if err := tx.QueryRowxContext(ctx, sqlLeaderboard, opts.Now).
+	if err := tx.QueryRowxContext(ctx, sqlLeaderboard, opts.Now, typ.ID).
 		Scan(&res.EntriesUpdated, &res.EntriesCreated); err != nil {
 		return res, fmt.Errorf("refresh leaderboard totals: %w", err)
 	}
@@ -195,6 +205,15 @@ func (g Generator) logUsers(ctx context.Context, tx *sqlx.Tx) error {
 			"first_day", u.FirstDay.Format(DayLayout), "last_day", u.LastDay.Format(DayLayout))
 	}
 	return rows.Err()
+}
+
+// analyze gives a scratch table fresh statistics, so that the statements reading it plan for
+// its real size rather than a guess.
+func analyze(ctx context.Context, tx *sqlx.Tx, table string) error {
+	if _, err := tx.ExecContext(ctx, "ANALYZE "+table); err != nil {
+		return fmt.Errorf("analyze %s: %w", table, err)
+	}
+	return nil
 }
 
 func loadUptimeType(ctx context.Context, tx *sqlx.Tx) (uptimeType, error) {

@@ -1,28 +1,36 @@
 -- For every user who got new contributions: their global entry and one entry per category they
--- have contributions in, each set to the sum of frozen_global_points, created when missing.
--- The unique (user_id, category_id) constraint does not cover NULL categories, so entries are
--- matched on coalesce(category_id, 0) (ids start at 1), never by ON CONFLICT.
+-- have contributions in, each set to the sum of frozen_global_points over their contributions
+-- (the sums the scan took, plus this run's new ones), created when missing. The unique
+-- (user_id, category_id) constraint does not cover NULL categories, so entries are matched on
+-- coalesce(category_id, 0) (ids start at 1), never by ON CONFLICT.
 --   $1 the run's clock
-WITH touched AS (
-    SELECT DISTINCT user_id FROM uptime_missing
+--   $2 the Uptime type's id
+WITH new_points AS (
+    SELECT user_id, sum(frozen) AS points
+    FROM uptime_missing
+    GROUP BY user_id
 ),
-sums AS (
-    SELECT c.user_id, t.category_id, GROUPING(t.category_id) = 1 AS is_global,
-           sum(c.frozen_global_points)::integer AS total
-    FROM contributions_contribution AS c
-    JOIN touched USING (user_id)
-    JOIN contributions_contributiontype AS t ON t.id = c.contribution_type_id
-    GROUP BY GROUPING SETS ((c.user_id), (c.user_id, t.category_id))
+per_type AS (
+    SELECT s.user_id, s.type_id,
+           s.points + CASE WHEN s.type_id = $2 THEN n.points ELSE 0 END AS points
+    FROM uptime_sums AS s
+    JOIN new_points AS n USING (user_id)
 ),
 boards AS (
+    SELECT p.user_id, t.category_id, sum(p.points)::integer AS total, GROUPING(t.category_id) = 1 AS is_global
+    FROM per_type AS p
+    JOIN contributions_contributiontype AS t ON t.id = p.type_id
+    GROUP BY GROUPING SETS ((p.user_id), (p.user_id, t.category_id))
+),
+entries AS (
     SELECT user_id, category_id, total
-    FROM sums
+    FROM boards
     WHERE is_global OR category_id IS NOT NULL
 ),
 updated AS (
     UPDATE leaderboard_leaderboardentry AS e
     SET total_points = b.total, updated_at = $1
-    FROM boards AS b
+    FROM entries AS b
     WHERE e.user_id = b.user_id
       AND coalesce(e.category_id, 0) = coalesce(b.category_id, 0)
       AND e.total_points <> b.total
@@ -31,7 +39,7 @@ updated AS (
 inserted AS (
     INSERT INTO leaderboard_leaderboardentry (created_at, updated_at, user_id, category_id, total_points, rank)
     SELECT $1, $1, b.user_id, b.category_id, b.total, NULL
-    FROM boards AS b
+    FROM entries AS b
     WHERE NOT EXISTS (
         SELECT 1
         FROM leaderboard_leaderboardentry AS e

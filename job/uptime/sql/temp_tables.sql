@@ -1,4 +1,18 @@
--- Scratch tables for one run; they vanish with its transaction.
+-- Scratch tables for one run; they vanish with its transaction. Days are numbered from
+-- 0001-01-01 so that day / 64 and day % 64 split them into 64-day blocks and bit positions.
+CREATE TEMP TABLE uptime_blocks (
+    user_id   bigint NOT NULL,
+    block     integer NOT NULL,
+    days      bigint NOT NULL,  -- bit n set: the user has Uptime on day block * 64 + n
+    first_day date NOT NULL
+) ON COMMIT DROP;
+
+CREATE TEMP TABLE uptime_sums (
+    user_id bigint NOT NULL,
+    type_id bigint NOT NULL,
+    points  bigint NOT NULL     -- sum of frozen_global_points before this run
+) ON COMMIT DROP;
+
 CREATE TEMP TABLE uptime_starts (
     user_id   bigint PRIMARY KEY,
     first_day date NOT NULL

@@ -1,0 +1,33 @@
+-- The run's only pass over contributions_contribution. For the users in scope it records which
+-- UTC days have Uptime, as 64-day bitmaps, and each user's points per contribution type, from
+-- which the leaderboard totals follow without reading the table again. Undated rows count for
+-- points and start nothing. (The transaction's TimeZone is UTC, so ::date is the UTC day.)
+--   $1 the Uptime type's id
+--   $2 the user ids to limit the run to (NULL: everyone)
+WITH contributions AS (
+    SELECT user_id,
+           contribution_type_id AS type_id,
+           frozen_global_points AS points,
+           CASE WHEN contribution_type_id = $1 THEN contribution_date::date - DATE '0001-01-01' END AS day
+    FROM contributions_contribution
+    WHERE $2::bigint[] IS NULL OR user_id = ANY ($2::bigint[])
+),
+scanned AS (
+    SELECT user_id, type_id, day / 64 AS block,
+           GROUPING(type_id) = 0 AS per_type,
+           sum(points) AS points,
+           bit_or(1::bigint << (day % 64)) AS days,
+           min(day) AS first_day
+    FROM contributions
+    GROUP BY GROUPING SETS ((user_id, type_id), (user_id, day / 64))
+),
+blocks AS (
+    INSERT INTO uptime_blocks (user_id, block, days, first_day)
+    SELECT user_id, block, days, DATE '0001-01-01' + first_day
+    FROM scanned
+    WHERE NOT per_type AND block IS NOT NULL
+)
+INSERT INTO uptime_sums (user_id, type_id, points)
+SELECT user_id, type_id, points
+FROM scanned
+WHERE per_type

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Benchmarks the job at Tally's scale on a throwaway PostgreSQL with default durability settings
+# and pg_stat_statements loaded, and prints one row per case. BENCH_LARGE=1 adds the 50,000-user
+# backfill (18M rows); BENCH_FILTER picks cases by the go test -bench pattern.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/postgres.sh
+source scripts/lib/postgres.sh
+
+command -v go >/dev/null 2>&1 || { echo "Go is missing: install Go 1.26 (https://go.dev/dl) and rerun." >&2; exit 1; }
+
+if [ -z "${TEST_DATABASE_URL:-}" ]; then
+  start_throwaway_postgres shared_preload_libraries=pg_stat_statements shared_buffers=512MB max_wal_size=4GB
+  export TEST_DATABASE_URL="$PG_URL"
+fi
+
+echo "machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB; $(go version | cut -d' ' -f3); $("${PG_BINDIR:-/usr/lib/postgresql/15/bin}/postgres" --version 2>/dev/null || echo PostgreSQL)"
+out=$(mktemp)
+go test ./internal/benchmark -run '^$' -bench "BenchmarkJob/${BENCH_FILTER:-.}" -benchtime 1x -timeout 90m | tee "$out"
+echo
+printf '%-44s %12s %10s %12s %14s %11s\n' case rows seconds rows/s "peak RSS MB" statements
+awk '/^BenchmarkJob\// {
+  name = $1; sub(/^BenchmarkJob\//, "", name); sub(/-[0-9]+$/, "", name)
+  for (i = 3; i < NF; i += 2) v[$(i+1)] = $i
+  printf "%-44s %12d %10.2f %12.0f %14.1f %11d\n", name, v["rows"], v["ns/op"] / 1e9, v["rows/s"], v["peak-RSS-MB"], v["statements"]
+}' "$out"
+rm -f "$out"
