@@ -72,6 +72,17 @@ func New(t testing.TB, opts ...Option) *DB {
 	return &DB{DB: db, Name: name, URL: dbURL}
 }
 
+// Reopen connects to db afresh, for tests that change settings applied at connection time.
+func Reopen(t testing.TB, db *DB) *DB {
+	t.Helper()
+	conn, err := sqlx.Open("postgres", db.URL)
+	if err != nil {
+		t.Fatalf("reopen test database: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &DB{DB: conn, Name: db.Name, URL: db.URL}
+}
+
 // AdminURL is the superuser URL the tests run against.
 func AdminURL(t testing.TB) string {
 	t.Helper()

@@ -182,6 +182,14 @@ func TestADayIsAUTCCalendarDay(t *testing.T) {
 	// 22:00 on the 8th in New York is 03:00 on the 9th in UTC: the 9th has uptime, the 8th not.
 	tl.uptimeOn(t, ada, at("2026-03-08T22:00:00-05:00"))
 
+	// The session's time zone must not matter: in Honolulu (UTC-10) the 7th's midnight UTC is still the 6th.
+	if _, err := tl.Exec("ALTER DATABASE " + tl.Name + " SET TimeZone TO 'Pacific/Honolulu'"); err != nil {
+		t.Fatal(err)
+	}
+	tl.DB.DB.Close()
+	reopened := testdb.Reopen(t, tl.DB)
+	tl.DB = reopened
+
 	res := tl.mustRun(t, Options{To: day("2026-03-09")})
 
 	if res.ContributionsCreated != 1 {
