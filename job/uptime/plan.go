@@ -54,7 +54,12 @@ func (o Options) Validate() error {
 			o.To.Format(DayLayout), today.Format(DayLayout))
 	}
 	from, to := o.Window()
-	if !from.IsZero() && from.After(to) {
+	switch {
+	case from.IsZero() || !from.After(to):
+	case o.To.IsZero():
+		return fmt.Errorf("--from %s is after today (%s, UTC): uptime cannot be given for days that have not happened",
+			from.Format(DayLayout), today.Format(DayLayout))
+	default:
 		return fmt.Errorf("--from %s is after --to %s", from.Format(DayLayout), to.Format(DayLayout))
 	}
 	return nil

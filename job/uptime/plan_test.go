@@ -99,7 +99,7 @@ func TestValidate(t *testing.T) {
 		{"zero points", Options{Points: 0, Now: now}, "points"},
 		{"to tomorrow", Options{Points: 1, Now: now, To: day("2026-03-11")}, "after today"},
 		{"from after to", Options{Points: 1, Now: now, From: day("2026-03-05"), To: day("2026-03-04")}, "after --to"},
-		{"from tomorrow", Options{Points: 1, Now: now, From: day("2026-03-11")}, "after --to"},
+		{"from tomorrow", Options{Points: 1, Now: now, From: day("2026-03-11")}, "--from 2026-03-11 is after today"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
