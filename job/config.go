@@ -60,7 +60,7 @@ func parseConfig(args []string, env map[string]string, now time.Time) (config, e
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, errHelp
 		}
-		return cfg, usagef("%s; see --help", strings.Replace(err.Error(), "flag provided but not defined", "unknown flag", 1))
+		return cfg, usagef("%s; see --help", flagMessage(err))
 	}
 	if fs.NArg() > 0 {
 		return cfg, usagef("unexpected argument %q: the job takes flags only; see --help", fs.Arg(0))
@@ -75,6 +75,14 @@ func parseConfig(args []string, env map[string]string, now time.Time) (config, e
 		return cfg, &usageError{msg: err.Error()}
 	}
 	return cfg, nil
+}
+
+// flagMessage rewords the flag package's errors in the --double-dash form the docs use.
+func flagMessage(err error) string {
+	msg := strings.Replace(err.Error(), "flag provided but not defined", "unknown flag", 1)
+	msg = strings.Replace(msg, "flag: -", "flag: --", 1)
+	msg = strings.Replace(msg, "for flag -", "for flag --", 1)
+	return strings.Replace(msg, "unknown flag -", "unknown flag --", 1)
 }
 
 func newFlagSet(cfg *config) *flag.FlagSet {

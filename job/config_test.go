@@ -279,7 +279,19 @@ func TestFromAfterTodayMessage(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	if strings.Contains(err.Error(), "--to") {
-		t.Skip("bug: job/uptime Options.Validate blames a --to that was never given: " + err.Error())
+	if strings.Contains(err.Error(), "--to") || !strings.Contains(err.Error(), "after today") {
+		t.Fatalf("error %q: want it to say --from is after today, without blaming a --to never given", err)
+	}
+}
+
+func TestFlagErrorsUseTheDoubleDashForm(t *testing.T) {
+	for _, args := range [][]string{{"--points", "abc"}, {"-points", "abc"}, {"--nope"}, {"--dry-run=maybe"}} {
+		_, err := parseConfig(args, withURL(nil), testNow)
+		if err == nil {
+			t.Fatalf("%v: no error", args)
+		}
+		if !strings.Contains(err.Error(), "--") || regexp.MustCompile(`flag -[a-z]`).MatchString(err.Error()) {
+			t.Errorf("%v: %q names the flag with a single dash", args, err)
+		}
 	}
 }

@@ -186,7 +186,7 @@ func runContext(timeout time.Duration, log *slog.Logger) (context.Context, func(
 	go func() {
 		select {
 		case sig := <-signals:
-			cancel(fmt.Errorf("stopped by %s", sig))
+			cancel(fmt.Errorf("stopped by %s", signalName(sig)))
 		case <-ctx.Done():
 		case <-done:
 			return
@@ -195,7 +195,7 @@ func runContext(timeout time.Duration, log *slog.Logger) (context.Context, func(
 		case <-done:
 			return
 		case sig := <-signals:
-			log.Error("second signal; exiting without waiting for the rollback", "signal", sig.String())
+			log.Error("second signal; exiting without waiting for the rollback", "signal", signalName(sig))
 		case <-time.After(shutdownGrace):
 			log.Error("rollback did not finish in time; exiting", "grace", shutdownGrace.String())
 		}
@@ -207,6 +207,17 @@ func runContext(timeout time.Duration, log *slog.Logger) (context.Context, func(
 		cancelTimeout()
 		cancel(nil)
 	}
+}
+
+// signalName is the name an operator knows a signal by: ECS "sends SIGTERM", not "terminated".
+func signalName(sig os.Signal) string {
+	switch sig {
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGINT:
+		return "SIGINT"
+	}
+	return sig.String()
 }
 
 // newLogger writes JSON records to w with secret (the database password) scrubbed from every

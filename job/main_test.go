@@ -580,9 +580,9 @@ func TestStoppedMidRun(t *testing.T) {
 		if took := time.Since(signalled); took > 5*time.Second {
 			t.Errorf("exited %v after SIGTERM", took)
 		}
-		r.oneStderrLine(t, "stopped by terminated", "rolled back")
+		r.oneStderrLine(t, "stopped by SIGTERM", "rolled back")
 		insertedThenRolledBack(t, r)
-		if s := r.summary(t); !strings.Contains(fmt.Sprint(s["error"]), "stopped by terminated") {
+		if s := r.summary(t); !strings.Contains(fmt.Sprint(s["error"]), "stopped by SIGTERM") {
 			t.Errorf("the run summary does not say why the run stopped: %v", s)
 		}
 		if m := r.metrics(t); m["RunFailed"] != 1.0 || m["ContributionsCreated"] != 0.0 {
