@@ -64,6 +64,12 @@ func existingVPC() Environment {
 	}
 }
 
+// spotOnly is the shipped defaults with Spot on: the Dockerfile asset must
+// then be built for linux/amd64, Fargate Spot's only architecture.
+func spotOnly() Environment {
+	return Environment{Name: "spot", AlarmEmails: []string{"a@tally.example"}, Spot: true}
+}
+
 type synthesized struct {
 	env      Environment
 	stack    *UptimeStack
@@ -92,7 +98,7 @@ func synth(t *testing.T) map[string]*synthesized {
 			}
 			synthDir = dir
 			app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(dir)})
-			built, err := NewStacks(app, append(Environments(), existingVPC()))
+			built, err := NewStacks(app, append(Environments(), existingVPC(), spotOnly()))
 			if err != nil {
 				return err
 			}
@@ -686,6 +692,23 @@ func TestExistingVPC(t *testing.T) {
 	if cmd := jsonOf(s.outputs["RunTaskCommand"]); !strings.Contains(cmd, "--capacity-provider-strategy capacityProvider=FARGATE_SPOT,weight=1") {
 		t.Errorf("run-task command ignores Spot: %s", cmd)
 	}
+}
+
+func TestSpotBuildsForX86(t *testing.T) {
+	s := synth(t)["spot"]
+	_, td := s.one(t, "AWS::ECS::TaskDefinition")
+	eq(t, "architecture", obj(td["RuntimePlatform"])["CpuArchitecture"], "X86_64")
+	images := obj(s.assets["dockerImages"])
+	if len(images) != 1 {
+		t.Fatalf("%d image assets, want 1", len(images))
+	}
+	for _, img := range images {
+		eq(t, "image platform", obj(obj(img)["source"])["platform"], "linux/amd64")
+	}
+	_, sched := s.one(t, "AWS::Scheduler::Schedule")
+	eq(t, "capacity", obj(obj(sched["Target"])["EcsParameters"])["CapacityProviderStrategy"],
+		[]any{map[string]any{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}})
+	eq(t, "output", obj(s.outputs["CapacityProvider"])["Value"], "FARGATE_SPOT")
 }
 
 func TestAlarmTopic(t *testing.T) {
