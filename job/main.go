@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/tally/uptime/job/store"
 	"github.com/tally/uptime/job/uptime"
 )
@@ -70,6 +71,11 @@ func run(args []string, env map[string]string, stdout, stderr io.Writer) int {
 	return finish(log, stdout, stderr, secret, cfg, started, res, explain(ctx, err), exitCode(ctx, err))
 }
 
+// Transient failures (a serialization failure, a deadlock, a dropped connection) are retried
+// this many times in all, inside the run's deadline. A retry is always safe: the run is all or
+// nothing, and one that did commit leaves the next attempt nothing to do.
+const maxAttempts = 3
+
 // execute runs the generator in the run's transaction and commits it, unless this is a dry run.
 func execute(ctx context.Context, cfg config, log *slog.Logger) (uptime.Result, error) {
 	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DBWait, log)
@@ -77,6 +83,23 @@ func execute(ctx context.Context, cfg config, log *slog.Logger) (uptime.Result, 
 		return uptime.Result{}, err
 	}
 	defer db.Close()
+	backoff := time.Second
+	for attempt := 1; ; attempt++ {
+		res, err := executeOnce(ctx, db, cfg, log)
+		if err == nil || attempt == maxAttempts || ctx.Err() != nil || !store.Transient(err) {
+			return res, err
+		}
+		log.WarnContext(ctx, "transient failure; retrying the run", "attempt", attempt, "retry_in", backoff.String(), "error", err)
+		select {
+		case <-ctx.Done():
+			return uptime.Result{}, err
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
+}
+
+func executeOnce(ctx context.Context, db *sqlx.DB, cfg config, log *slog.Logger) (uptime.Result, error) {
 	tx, err := store.BeginRun(ctx, db)
 	if err != nil {
 		return uptime.Result{}, err

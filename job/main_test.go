@@ -936,3 +936,61 @@ func TestPasswords(t *testing.T) {
 		}
 	}
 }
+
+// failFirstInserts makes the first n statements that insert contributions fail with SQLSTATE
+// code, as a serialization failure or a deadlock would. A sequence counts the attempts because
+// it survives the rollback of the attempt that failed.
+func failFirstInserts(t *testing.T, db *testdb.DB, n int, code string) {
+	t.Helper()
+	mustExec(t, db, `CREATE SEQUENCE forced_failures`)
+	mustExec(t, db, fmt.Sprintf(`
+		CREATE FUNCTION force_failure() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+		    IF nextval('forced_failures') <= %d THEN
+		        RAISE EXCEPTION 'forced failure for a test' USING ERRCODE = '%s';
+		    END IF;
+		    RETURN NULL;
+		END $$`, n, code))
+	mustExec(t, db, `CREATE TRIGGER force_failure AFTER INSERT ON contributions_contribution
+		FOR EACH STATEMENT EXECUTE FUNCTION force_failure()`)
+}
+
+func TestTransientFailuresAreRetried(t *testing.T) {
+	cases := []struct {
+		name     string
+		failures int
+		code     string
+		wantExit int
+		retries  int
+	}{
+		{"a serialization failure", 1, "40001", exitOK, 1},
+		{"a deadlock twice", 2, "40P01", exitOK, 2},
+		{"three in a row: the run gives up", 3, "40001", exitRuntime, 2},
+		{"not transient: no retry", 1, "22012", exitRuntime, 0}, // division_by_zero
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			db := sampleDB(t)
+			failFirstInserts(t, db, c.failures, c.code)
+			before := snapshot(t, db)
+
+			r := runJob(t, jobEnv(db.URL))
+			r.expect(t, c.wantExit)
+			retries := 0
+			for _, rec := range r.Records {
+				if rec["msg"] == "transient failure; retrying the run" {
+					retries++
+				}
+			}
+			if retries != c.retries {
+				t.Errorf("%d retries logged, want %d", retries, c.retries)
+			}
+			if c.wantExit != exitOK {
+				unchanged(t, db, before)
+				return
+			}
+			checkComplete(t, db)
+		})
+	}
+}

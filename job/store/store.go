@@ -5,13 +5,17 @@ package store
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -94,6 +98,28 @@ func Redacted(databaseURL string) string {
 		return "DATABASE_URL"
 	}
 	return u.Redacted()
+}
+
+// Transient reports failures that the same run may well survive if it starts again: a
+// serialization failure, a deadlock, the server shutting the connection, or the connection
+// breaking. Cancellations, timeouts and every other error are not.
+func Transient(err error) bool {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		switch pqErr.Code {
+		case "40001", "40P01", // serialization_failure, deadlock_detected
+			"57P01", "57P02", // admin_shutdown, crash_shutdown: the server ended the session
+			"08000", "08003", "08006": // connection_exception, connection_does_not_exist, connection_failure
+			return true
+		}
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var netErr net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &netErr)
 }
 
 // permanent reports errors that another attempt cannot fix.

@@ -2,14 +2,18 @@ package store
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
 	"github.com/tally/uptime/internal/testdb"
 )
 
@@ -192,5 +196,30 @@ func TestRedactedAndPassword(t *testing.T) {
 	}
 	if got := Password(url); got != "s3cret" {
 		t.Errorf("Password = %q", got)
+	}
+}
+
+func TestTransient(t *testing.T) {
+	cases := []struct {
+		err  error
+		want bool
+	}{
+		{&pq.Error{Code: "40001"}, true},
+		{&pq.Error{Code: "40P01"}, true},
+		{&pq.Error{Code: "57P01"}, true},
+		{fmt.Errorf("commit: %w", driver.ErrBadConn), true},
+		{fmt.Errorf("insert: %w", io.ErrUnexpectedEOF), true},
+		{&net.OpError{Op: "read", Err: syscall.ECONNRESET}, true},
+		{&pq.Error{Code: "57014"}, false}, // query_canceled: our own deadline or signal
+		{&pq.Error{Code: "23505"}, false}, // unique_violation
+		{&pq.Error{Code: "42P01"}, false}, // undefined_table
+		{context.DeadlineExceeded, false},
+		{errors.New("something else"), false},
+		{ErrLocked, false},
+	}
+	for _, c := range cases {
+		if got := Transient(c.err); got != c.want {
+			t.Errorf("Transient(%v) = %v, want %v", c.err, got, c.want)
+		}
 	}
 }
