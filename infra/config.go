@@ -60,9 +60,8 @@ type Environment struct {
 	CPU       int
 	MemoryMiB int
 
-	// Spot runs the task on FARGATE_SPOT. Fargate Spot only has X86_64
-	// capacity, so Spot also switches the task and its image from ARM64 to
-	// X86_64 (docs/architecture.md weighs the two).
+	// Spot runs the task on FARGATE_SPOT, still on ARM64 (docs/architecture.md
+	// weighs it).
 	Spot bool
 
 	// Job holds the defaults of the job's own flags, passed as UPTIME_* variables.

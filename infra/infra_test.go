@@ -64,8 +64,8 @@ func existingVPC() Environment {
 	}
 }
 
-// spotOnly is the shipped defaults with Spot on: the Dockerfile asset must
-// then be built for linux/amd64, Fargate Spot's only architecture.
+// spotOnly is the shipped defaults with Spot on: only the capacity provider
+// changes; the task and its image stay ARM64.
 func spotOnly() Environment {
 	return Environment{Name: "spot", AlarmEmails: []string{"a@tally.example"}, Spot: true}
 }
@@ -668,7 +668,7 @@ func TestExistingVPC(t *testing.T) {
 		"IpProtocol": "tcp", "FromPort": 6432, "ToPort": 6432, "Description": "tally-uptime legacy nightly job"})
 
 	_, td := s.one(t, "AWS::ECS::TaskDefinition")
-	eq(t, "spot architecture", td["RuntimePlatform"], map[string]any{"CpuArchitecture": "X86_64", "OperatingSystemFamily": "LINUX"})
+	eq(t, "spot architecture", td["RuntimePlatform"], map[string]any{"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"})
 	eq(t, "size", []any{td["Cpu"], td["Memory"]}, []any{"512", "1024"})
 	c := obj(arr(td["ContainerDefinitions"])[0])
 	if img := jsonOf(c["Image"]); !strings.Contains(img, "dkr.ecr.eu-west-1.") || !strings.Contains(img, "tally-uptime@sha256:abab") {
@@ -694,16 +694,16 @@ func TestExistingVPC(t *testing.T) {
 	}
 }
 
-func TestSpotBuildsForX86(t *testing.T) {
+func TestSpotStaysOnARM64(t *testing.T) {
 	s := synth(t)["spot"]
 	_, td := s.one(t, "AWS::ECS::TaskDefinition")
-	eq(t, "architecture", obj(td["RuntimePlatform"])["CpuArchitecture"], "X86_64")
+	eq(t, "architecture", obj(td["RuntimePlatform"])["CpuArchitecture"], "ARM64")
 	images := obj(s.assets["dockerImages"])
 	if len(images) != 1 {
 		t.Fatalf("%d image assets, want 1", len(images))
 	}
 	for _, img := range images {
-		eq(t, "image platform", obj(obj(img)["source"])["platform"], "linux/amd64")
+		eq(t, "image platform", obj(obj(img)["source"])["platform"], "linux/arm64")
 	}
 	_, sched := s.one(t, "AWS::Scheduler::Schedule")
 	eq(t, "capacity", obj(obj(sched["Target"])["EcsParameters"])["CapacityProviderStrategy"],

@@ -60,13 +60,10 @@ func NewJobTask(scope constructs.Construct, id string, env Environment, network 
 			"EMF metrics and alarms; Container Insights' metrics would cost more than the whole stack (docs/architecture.md)."),
 	}}, jsii.Bool(false))
 
+	// Fargate Spot runs ARM64 tasks too (platform version 1.4.0 and later, which LATEST is), so
+	// the Spot switch changes only the capacity provider, never the image.
 	t.Architecture = awsecs.CpuArchitecture_ARM64()
 	platform := awsecrassets.Platform_LINUX_ARM64()
-	if env.Spot {
-		// Fargate Spot has X86_64 capacity only.
-		t.Architecture = awsecs.CpuArchitecture_X86_64()
-		platform = awsecrassets.Platform_LINUX_AMD64()
-	}
 
 	t.TaskDefinition = awsecs.NewFargateTaskDefinition(c, jsii.String("TaskDefinition"), &awsecs.FargateTaskDefinitionProps{
 		Family:         jsii.String(env.Family()),
