@@ -29,3 +29,14 @@ fi
 
 echo "== go test"
 go test -count=1 -timeout 20m "${packages[@]}"
+
+echo "== CDK_OUTDIR=... go run ./infra (the app synthesizes without the CLI too)"
+synth_dir=$(mktemp -d)
+CDK_OUTDIR="$synth_dir" go run ./infra
+for stack in TallyUptime-staging TallyUptime-prod; do
+  [ -s "$synth_dir/$stack.template.json" ] || { echo "go run ./infra wrote no $stack template" >&2; exit 1; }
+done
+rm -rf "$synth_dir"
+
+echo "== cdk synth of every stack, and cfn-guard"
+scripts/check-infra.sh
