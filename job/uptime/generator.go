@@ -29,6 +29,7 @@ var (
 	sqlTempTables  = query("temp_tables")
 	sqlScan        = query("scan")
 	sqlStarts      = query("starts")
+	sqlDays        = query("days")
 	sqlMissing     = query("missing")
 	sqlSummary     = query("summary")
 	sqlUserDetail  = query("user_detail")
@@ -124,8 +125,11 @@ func (g Generator) plan(ctx context.Context, tx *sqlx.Tx, opts Options, typ upti
 		return Result{}, err
 	}
 	validFrom, multipliers, frozen := rateColumns(rs)
-	if _, err := tx.ExecContext(ctx, sqlMissing, fromArg, to,
+	if _, err := tx.ExecContext(ctx, sqlDays, fromArg, to,
 		pq.Array(validFrom), pq.Array(multipliers), pq.Array(frozen)); err != nil {
+		return Result{}, fmt.Errorf("rate the window's days: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, sqlMissing, fromArg, to); err != nil {
 		return Result{}, fmt.Errorf("find missing days: %w", err)
 	}
 	if err := analyze(ctx, tx, "uptime_missing"); err != nil {

@@ -4,8 +4,7 @@
 INSERT INTO contributions_contribution (
     created_at, updated_at, user_id, contribution_type_id, points, frozen_global_points,
     multiplier_at_creation, contribution_date, notes)
-SELECT $1, $1, user_id, $2, $3, frozen,
-       multiplier, day::timestamp AT TIME ZONE 'UTC',
-       'Auto-generated daily uptime for ' || to_char(day, 'YYYY-MM-DD')
-FROM uptime_missing
-ORDER BY user_id, day
+SELECT $1, $1, m.user_id, $2, $3, d.frozen, d.multiplier, d.contribution_date, d.notes
+FROM uptime_missing AS m
+JOIN uptime_days AS d USING (day)
+ORDER BY m.user_id, m.day

@@ -6,9 +6,10 @@
 --   $1 the run's clock
 --   $2 the Uptime type's id
 WITH new_points AS (
-    SELECT user_id, sum(frozen) AS points
-    FROM uptime_missing
-    GROUP BY user_id
+    SELECT m.user_id, sum(d.frozen) AS points
+    FROM uptime_missing AS m
+    JOIN uptime_days AS d USING (day)
+    GROUP BY m.user_id
 ),
 per_type AS (
     SELECT s.user_id, s.type_id,

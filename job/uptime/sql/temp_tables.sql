@@ -18,9 +18,17 @@ CREATE TEMP TABLE uptime_starts (
     first_day date NOT NULL
 ) ON COMMIT DROP;
 
+-- The window's days, each with what a new contribution on it gets: a few thousand rows at most,
+-- so everything that depends only on the day is computed once per day, not once per row.
+CREATE TEMP TABLE uptime_days (
+    day               date PRIMARY KEY,
+    multiplier        numeric,  -- NULL: no multiplier in force on that day
+    frozen            integer,
+    contribution_date timestamptz NOT NULL,
+    notes             text NOT NULL
+) ON COMMIT DROP;
+
 CREATE TEMP TABLE uptime_missing (
-    user_id    bigint NOT NULL,
-    day        date NOT NULL,
-    multiplier numeric,  -- NULL: no multiplier in force on that day
-    frozen     integer
+    user_id bigint NOT NULL,
+    day     date NOT NULL
 ) ON COMMIT DROP;
