@@ -60,7 +60,7 @@ func parseConfig(args []string, env map[string]string, now time.Time) (config, e
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, errHelp
 		}
-		return cfg, usagef("%s; see --help", flagMessage(err))
+		return cfg, usagef("%s; see --help", oneLine(flagMessage(err)))
 	}
 	if fs.NArg() > 0 {
 		return cfg, usagef("unexpected argument %q: the job takes flags only; see --help", fs.Arg(0))
@@ -83,6 +83,17 @@ func flagMessage(err error) string {
 	msg = strings.Replace(msg, "flag: -", "flag: --", 1)
 	msg = strings.Replace(msg, "for flag -", "for flag --", 1)
 	return strings.Replace(msg, "unknown flag -", "unknown flag --", 1)
+}
+
+// oneLine escapes what cannot be printed as is (a line break in an argument or a variable's name,
+// which the flag package and the unknown-variable message echo unquoted), so that the message stays
+// one line.
+func oneLine(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return !strconv.IsPrint(r) }) {
+		return s
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }
 
 func newFlagSet(cfg *config) *flag.FlagSet {
@@ -124,7 +135,7 @@ func applyEnv(fs *flag.FlagSet, env map[string]string) error {
 	}
 	for _, name := range slices.Sorted(maps.Keys(env)) {
 		if strings.HasPrefix(name, envPrefix) && !known[name] {
-			return usagef("unknown variable %s: the job reads %s", name, strings.Join(slices.Sorted(maps.Keys(known)), ", "))
+			return usagef("unknown variable %s: the job reads %s", oneLine(name), strings.Join(slices.Sorted(maps.Keys(known)), ", "))
 		}
 	}
 	return nil
