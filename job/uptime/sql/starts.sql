@@ -3,3 +3,4 @@ INSERT INTO uptime_starts (user_id, first_day)
 SELECT user_id, min(first_day)
 FROM uptime_blocks
 GROUP BY user_id
+ORDER BY user_id
