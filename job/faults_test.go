@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -581,6 +582,58 @@ func TestDatabaseGoesAway(t *testing.T) {
 			checkComplete(t, db)
 		})
 	}
+}
+
+// The server restarts under a running job: its session is ended, and while the server shuts
+// down (a smart shutdown waits for other sessions) it refuses new connections with SQLSTATE 57P03,
+// as it does while it starts up. The job keeps retrying those refusals as it does a refused
+// connection, gives up after its attempts with exit 1, and nothing is written.
+func TestDatabaseRestarting(t *testing.T) {
+	t.Parallel()
+	cluster := testdb.NewCluster(t)
+	db := cluster.NewDB(t, "tally", sampleSQL(t))
+	before := snapshot(t, db)
+	release := blockLeaderboard(t, db)
+	admin, err := db.Conn(t.Context()) // a session opened before the shutdown outlives it
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startJob(t, jobEnv(db.URL))
+	job := waitBlocked(t, db, p)
+
+	cluster.Signal(t, "stop", "-m", "smart", "-W") // returns at once; the server waits for our sessions
+	probe := sqlx.MustOpen("postgres", db.URL)
+	defer probe.Close()
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		err := probe.Ping()
+		if err != nil && strings.Contains(err.Error(), "shutting down") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server still accepts connections during its shutdown: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond) // polling interval
+	}
+	if _, err := admin.ExecContext(t.Context(), "SELECT pg_terminate_backend($1)", job); err != nil {
+		t.Fatal(err)
+	}
+	r := p.wait(t)
+	t.Logf("the job exited %d after %d retries: %s", r.Code, retriesLogged(r), strings.TrimSpace(r.Stderr))
+	r.expect(t, exitRuntime)
+	r.oneStderrLine(t, "shutting down")
+	insertedThenRolledBack(t, r)
+	if n := retriesLogged(r); n != maxAttempts-1 {
+		t.Errorf("%d retries logged, want %d: a server shutting down or starting up is retried", n, maxAttempts-1)
+	}
+
+	admin.Close()
+	release()
+	cluster.Stop(t, "fast")
+	cluster.Start(t)
+	db = testdb.Reopen(t, db)
+	unchanged(t, db, before)
+	runJob(t, jobEnv(db.URL)).expect(t, exitOK)
+	checkComplete(t, db)
 }
 
 // The server is not up when the job starts; it comes up within --db-wait and the run succeeds.

@@ -101,6 +101,16 @@ func (c *Cluster) Stop(t testing.TB, mode string) {
 	}
 }
 
+// Signal runs pg_ctl with args against the cluster, e.g. ("stop", "-m", "smart", "-W") to begin a
+// shutdown without waiting for it.
+func (c *Cluster) Signal(t testing.TB, args ...string) {
+	t.Helper()
+	args = append(args, "-D", c.dataDir())
+	if out, err := c.pgCtl(args...).CombinedOutput(); err != nil {
+		t.Fatalf("pg_ctl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
 // NewDB creates a database with Tally's schema on the cluster and runs each of setup in it
 // (e.g. testdata/sample.sql). Its connections do not survive a Stop: Reopen it after a Start.
 func (c *Cluster) NewDB(t testing.TB, name string, setup ...string) *DB {
