@@ -252,8 +252,8 @@ func faultRound(t *testing.T, db *testdb.DB, before state, ref reference, delay 
 	return res
 }
 
-// faultRounds injects sig into n runs of the backfill at uniformly random moments of a clean
-// run's duration, all on one database while the runs roll back (a fresh clone after a run that
+// faultRounds injects sig into n live runs of the backfill, each at a uniformly random moment of
+// a clean run's duration, all on one database while the runs roll back (a fresh clone after a run that
 // committed first), then checks that a final clean run leaves exactly the reference outcome.
 func faultRounds(t *testing.T, sig syscall.Signal, n int) {
 	tpl := seededTemplate(t, backfillScale)
@@ -264,10 +264,18 @@ func faultRounds(t *testing.T, sig syscall.Signal, n int) {
 	before := snapshot(t, db)
 	var rolledBack, afterInsert, committed, finishedFirst, diedOfSignal int
 	var maxExit, maxGone time.Duration
-	for i := 1; i <= n; i++ {
+	// A moment after the run has exited is not a fault: such rounds are checked and counted, but
+	// the rounds go on until n faults have met a live run.
+	for i, faults := 1, 0; faults < n; i++ {
+		if i > 3*n {
+			t.Fatalf("only %d of %d rounds met a live run: the runs are much faster than the reference run", faults, i-1)
+		}
 		delay := time.Duration(rng.Float64() * float64(ref.duration))
 		res := faultRound(t, db, before, ref, delay, sig)
 		what := "rolled back"
+		if !res.finishedFirst {
+			faults++
+		}
 		switch {
 		case res.finishedFirst:
 			finishedFirst++
@@ -307,7 +315,7 @@ func faultRounds(t *testing.T, sig syscall.Signal, n int) {
 		t.Errorf("after %d faults the next run created %d contributions, one uninterrupted run %d", n, created, ref.created)
 	}
 	checkComplete(t, db)
-	t.Logf("%d × %s: %d rolled back (%d after inserting), %d had committed, %d finished first; %d died before "+
+	t.Logf("%d × %s into live runs: %d rolled back (%d after inserting), %d had committed; %d more runs finished before their fault; %d died before "+
 		"handling the signal; slowest exit %v, slowest session end %v after the signal; final run: %d contributions, "+
 		"0 missing, 0 duplicated",
 		n, sig, rolledBack, afterInsert, committed, finishedFirst, diedOfSignal, maxExit.Round(time.Millisecond),
