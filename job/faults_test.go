@@ -612,6 +612,7 @@ func TestDatabaseRestarting(t *testing.T) {
 	cluster.Signal(t, "stop", "-m", "smart", "-W") // returns at once; the server waits for our sessions
 	probe := sqlx.MustOpen("postgres", db.URL)
 	defer probe.Close()
+	probe.SetMaxIdleConns(0) // every ping is a new session
 	for deadline := time.Now().Add(15 * time.Second); ; {
 		err := probe.Ping()
 		if err != nil && strings.Contains(err.Error(), "shutting down") {
