@@ -125,6 +125,13 @@ func (e Environment) StackName() string { return "TallyUptime-" + e.Name }
 // Family is the task definition family, also matched by the failure rules.
 func (e Environment) Family() string { return "tally-uptime-" + e.Name }
 
+// TaskRoleName and ExecutionRoleName are the task's two IAM roles; fixed so
+// that the GitHub deploy role may pass exactly them (github.go).
+func (e Environment) TaskRoleName() string { return e.Family() + "-task" }
+
+// ExecutionRoleName: see TaskRoleName.
+func (e Environment) ExecutionRoleName() string { return e.Family() + "-execution" }
+
 // logGroupName is fixed so the runbook can name it; the stack output repeats it.
 func (e Environment) logGroupName() string { return "/tally/uptime/" + e.Name }
 

@@ -32,3 +32,17 @@ func Environments() []Environment {
 		},
 	}
 }
+
+// GitHubActions is who may deploy and run the job from GitHub Actions: the
+// stack TallyUptime-github (github.go) trusts exactly this repository's
+// workflows on this branch and in these GitHub environments (default: one per
+// environment above, staging and prod). docs/deploy.md has the GitHub side.
+func GitHubActions() GitHubTrust {
+	return GitHubTrust{
+		Repository: "tally/uptime",
+		Branch:     "main",
+		// An AWS account holds one OIDC provider for GitHub. If another stack
+		// or a person already created it, import it instead of creating it:
+		// ExistingProviderARN: "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com",
+	}
+}

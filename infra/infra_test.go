@@ -77,6 +77,7 @@ type synthesized struct {
 	res      map[string]map[string]any // logical id -> resource
 	outputs  map[string]any
 	assets   map[string]any // <stack>.assets.json
+	github   *GitHubStack   // only for the TallyUptime-github stack (githubSynth)
 }
 
 var (
@@ -102,6 +103,16 @@ func synth(t *testing.T) map[string]*synthesized {
 			if err != nil {
 				return err
 			}
+			// The GitHub trust stack as main.go builds it: for the shipped environments.
+			var shippedEnvs []Environment
+			for _, s := range built[:len(Environments())] {
+				shippedEnvs = append(shippedEnvs, s.Env)
+			}
+			gh, err := NewGitHubStack(app, GitHubActions(), shippedEnvs)
+			if err != nil {
+				return err
+			}
+			awscdk.Aspects_Of(gh.Stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Reports: jsii.Bool(false)}), nil)
 			for _, s := range built {
 				awscdk.Aspects_Of(s.Stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Reports: jsii.Bool(false)}), nil)
 			}
@@ -128,6 +139,11 @@ func synth(t *testing.T) map[string]*synthesized {
 				stacks[s.Env.Name] = &synthesized{env: s.Env, stack: s, template: tmpl,
 					res: doc.Resources, outputs: doc.Outputs, assets: assets}
 			}
+			githubSynth, err = templateOf(gh.Stack)
+			if err != nil {
+				return err
+			}
+			githubSynth.github = gh
 			return nil
 		}()
 	})
@@ -868,7 +884,7 @@ func TestOutputs(t *testing.T) {
 		}
 		sort.Strings(names)
 		eq(t, "output names", names, []string{"AlarmTopicArn", "AssignPublicIp", "CapacityProvider", "ClusterName", "ContainerName",
-			"LogGroupName", "LogStreamPrefix", "RunTaskCommand", "SecurityGroupId", "SubnetIds", "TaskDefinitionArn", "TaskFamily"})
+			"DashboardUrl", "LogGroupName", "LogStreamPrefix", "RunTaskCommand", "SecurityGroupId", "SubnetIds", "TaskDefinitionArn", "TaskFamily"})
 		subnets := jsonOf(obj(s.outputs["SubnetIds"])["Value"])
 		if !strings.Contains(subnets, `"Fn::Join":[",",[{"Ref":`) {
 			t.Errorf("SubnetIds is not the comma-joined subnets: %s", subnets)

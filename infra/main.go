@@ -23,7 +23,13 @@ func main() {
 func run() error {
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
-	if _, err := NewStacks(app, Environments()); err != nil {
+	envs := Environments()
+	if _, err := NewStacks(app, envs); err != nil {
+		return err
+	}
+	// The GitHub Actions trust is one more stack next to the environments'
+	// (NewStacks filled in their defaults).
+	if _, err := NewGitHubStack(app, GitHubActions(), envs); err != nil {
 		return err
 	}
 	// cdk-nag on every synth, not only in the tests: an unsuppressed

@@ -13,11 +13,12 @@ import (
 // and alarms, plus the outputs that ad-hoc runs and scripts/backfill.sh read.
 type UptimeStack struct {
 	awscdk.Stack
-	Env      Environment
-	Network  *JobNetwork
-	Task     *JobTask
-	Schedule *NightlySchedule
-	Alarms   *JobAlarms
+	Env       Environment
+	Network   *JobNetwork
+	Task      *JobTask
+	Schedule  *NightlySchedule
+	Alarms    *JobAlarms
+	Dashboard *JobDashboard
 }
 
 // NewUptimeStack builds the stack of one environment; env must have passed
@@ -46,6 +47,7 @@ func NewUptimeStack(scope constructs.Construct, env Environment) *UptimeStack {
 	s.Task = NewJobTask(stack, "Task", env, s.Network)
 	s.Schedule = NewNightlySchedule(stack, "Schedule", env, s.Task, s.Network)
 	s.Alarms = NewJobAlarms(stack, "Alarms", env, s.Task, s.Schedule)
+	s.Dashboard = NewJobDashboard(stack, "Dashboard", env, s.Task, s.Alarms)
 	s.addOutputs()
 	return s
 }
@@ -89,6 +91,7 @@ func (s *UptimeStack) addOutputs() {
 		{"LogStreamPrefix", LogStreamPrefix, "Streams are <prefix>/" + ContainerName + "/<task id>"},
 		{"AlarmTopicArn", *s.Alarms.Topic.TopicArn(), "SNS topic of every alarm"},
 		{"CapacityProvider", env.CapacityProvider(), "FARGATE or FARGATE_SPOT"},
+		{"DashboardUrl", s.Dashboard.URL(), "CloudWatch dashboard " + s.Dashboard.Name + ": runs, duration, work done, alarms, last run summaries"},
 		{"RunTaskCommand", runTask, "A dry-run backfill of January 2026, ready to paste; change the command to taste"},
 	}
 	for _, o := range outputs {

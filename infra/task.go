@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecr"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
@@ -65,8 +66,24 @@ func NewJobTask(scope constructs.Construct, id string, env Environment, network 
 	t.Architecture = awsecs.CpuArchitecture_ARM64()
 	platform := awsecrassets.Platform_LINUX_ARM64()
 
+	// Both roles have fixed names so that the GitHub deploy role (github.go)
+	// can pass exactly these two to ECS without a reference into this stack.
+	ecsTasks := awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil)
+	taskRole := awsiam.NewRole(c, jsii.String("TaskRole"), &awsiam.RoleProps{
+		RoleName:    jsii.String(env.TaskRoleName()),
+		AssumedBy:   ecsTasks,
+		Description: jsii.String(fmt.Sprintf("tally-uptime %s: the job's task role; grants nothing (the job calls no AWS API)", env.Name)),
+	})
+	executionRole := awsiam.NewRole(c, jsii.String("ExecutionRole"), &awsiam.RoleProps{
+		RoleName:    jsii.String(env.ExecutionRoleName()),
+		AssumedBy:   ecsTasks,
+		Description: jsii.String(fmt.Sprintf("tally-uptime %s: ECS pulls the image, reads the database URL, writes the log group", env.Name)),
+	})
+
 	t.TaskDefinition = awsecs.NewFargateTaskDefinition(c, jsii.String("TaskDefinition"), &awsecs.FargateTaskDefinitionProps{
 		Family:         jsii.String(env.Family()),
+		TaskRole:       taskRole,
+		ExecutionRole:  executionRole,
 		Cpu:            jsii.Number(float64(env.CPU)),
 		MemoryLimitMiB: jsii.Number(float64(env.MemoryMiB)),
 		RuntimePlatform: &awsecs.RuntimePlatform{

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// SummaryQuery is the Logs Insights query of the dashboard's last-runs table:
+// the job's "run summary" records, newest first. The field names are the
+// job's (README, "The job").
+var SummaryQuery = []string{
+	"fields @timestamp, exit_code, dry_run, contributions_created, duration_seconds, users_touched, days_skipped, error, @logStream",
+	`filter msg = "run summary"`,
+	"sort @timestamp desc",
+	"limit 30",
+}
+
+// JobDashboard is the environment's CloudWatch dashboard "tally-uptime-<env>":
+// did last night run, how long did it take, what did it do, and is any alarm
+// firing. One dashboard costs $3 a month beyond the three free ones of an
+// account (docs/deploy.md).
+type JobDashboard struct {
+	constructs.Construct
+	Dashboard awscloudwatch.Dashboard
+	Name      string
+}
+
+// NewJobDashboard builds the dashboard from the alarms' metrics and the task's log group.
+func NewJobDashboard(scope constructs.Construct, id string, env Environment, task *JobTask, alarms *JobAlarms) *JobDashboard {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	d := &JobDashboard{Construct: c, Name: env.Family()}
+
+	day := awscdk.Duration_Days(jsii.Number(1))
+	// Runs are hours apart (a night's run, the odd backfill), so an hourly
+	// period gives one point per run and two weeks fit in 336 points.
+	hour := awscdk.Duration_Hours(jsii.Number(1))
+
+	runs := awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+		Title: jsii.String("Runs per day (UTC): succeeded and failed"),
+		Left: &[]awscloudwatch.IMetric{
+			withLabel(alarms.Metric("RunSucceeded", "Sum", day), "succeeded (dry runs count 0)", "#2ca02c"),
+			withLabel(alarms.Metric("RunFailed", "Sum", day), "failed", "#d62728"),
+		},
+		LeftYAxis: &awscloudwatch.YAxisProps{Min: jsii.Number(0), ShowUnits: jsii.Bool(false)},
+		Width:     jsii.Number(8),
+		Height:    jsii.Number(6),
+	})
+	duration := awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+		Title: jsii.String("Duration per run (seconds)"),
+		Left: &[]awscloudwatch.IMetric{
+			withLabel(alarms.Metric("DurationSeconds", "Maximum", hour), "duration", ""),
+		},
+		LeftAnnotations: &[]*awscloudwatch.HorizontalAnnotation{{
+			Value: jsii.Number(DurationThresholdSeconds),
+			Label: jsii.String(fmt.Sprintf("%d s: the duration alarm", DurationThresholdSeconds)),
+			Color: jsii.String("#d62728"),
+		}},
+		LeftYAxis: &awscloudwatch.YAxisProps{Min: jsii.Number(0), ShowUnits: jsii.Bool(false)},
+		Width:     jsii.Number(8),
+		Height:    jsii.Number(6),
+	})
+	work := awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+		Title: jsii.String("What each run did"),
+		Left: &[]awscloudwatch.IMetric{
+			withLabel(alarms.Metric("ContributionsCreated", "Sum", hour), "contributions created", ""),
+		},
+		Right: &[]awscloudwatch.IMetric{
+			withLabel(alarms.Metric("UsersProcessed", "Maximum", hour), "users processed", ""),
+		},
+		LeftYAxis:  &awscloudwatch.YAxisProps{Min: jsii.Number(0), ShowUnits: jsii.Bool(false)},
+		RightYAxis: &awscloudwatch.YAxisProps{Min: jsii.Number(0), ShowUnits: jsii.Bool(false)},
+		Width:      jsii.Number(8),
+		Height:     jsii.Number(6),
+	})
+
+	alarmRefs := []interfacesawscloudwatch.IAlarmRef{}
+	for _, a := range alarms.Alarms() {
+		alarmRefs = append(alarmRefs, a)
+	}
+	status := awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
+		Title:  jsii.String("Alarms (failed and failed-to-start tasks mail the topic directly; see docs/runbook.md)"),
+		Alarms: &alarmRefs,
+		Width:  jsii.Number(24),
+		Height: jsii.Number(3),
+	})
+
+	lastRuns := awscloudwatch.NewLogQueryWidget(&awscloudwatch.LogQueryWidgetProps{
+		Title:         jsii.String(fmt.Sprintf("Last runs: the job's run summary records in %s, newest first", env.logGroupName())),
+		LogGroupNames: &[]*string{task.LogGroup.LogGroupName()},
+		QueryLines:    jsii.Strings(SummaryQuery...),
+		View:          awscloudwatch.LogQueryVisualizationType_TABLE,
+		Width:         jsii.Number(24),
+		Height:        jsii.Number(8),
+	})
+
+	header := awscloudwatch.NewTextWidget(&awscloudwatch.TextWidgetProps{
+		Markdown: jsii.String(strings.Join([]string{
+			fmt.Sprintf("# tally-uptime %s", env.Name),
+			fmt.Sprintf("Schedule `%s` (%s)%s. Metrics: namespace `%s`, `%s=%s`. Logs: `%s`. "+
+				"Exit codes and what to do when an alarm fires: docs/runbook.md in the repository.",
+				env.Schedule, env.TimeZone, pausedNote(env), MetricNamespace, MetricDimension, env.Name, env.logGroupName()),
+		}, "\n\n")),
+		Width:  jsii.Number(24),
+		Height: jsii.Number(2),
+	})
+
+	d.Dashboard = awscloudwatch.NewDashboard(c, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+		DashboardName:   jsii.String(d.Name),
+		DefaultInterval: awscdk.Duration_Days(jsii.Number(14)),
+		Widgets: &[]*[]awscloudwatch.IWidget{
+			{header},
+			{runs, duration, work},
+			{status},
+			{lastRuns},
+		},
+	})
+	return d
+}
+
+// URL is the dashboard in the CloudWatch console of the stack's region.
+func (d *JobDashboard) URL() string {
+	region := *awscdk.Stack_Of(d.Construct).Region()
+	return fmt.Sprintf("https://%s.console.aws.amazon.com/cloudwatch/home?region=%s#dashboards/dashboard/%s", region, region, d.Name)
+}
+
+func withLabel(m awscloudwatch.Metric, label, color string) awscloudwatch.IMetric {
+	opts := &awscloudwatch.MetricOptions{Label: jsii.String(label)}
+	if color != "" {
+		opts.Color = jsii.String(color)
+	}
+	return m.With(opts)
+}
+
+func pausedNote(env Environment) string {
+	if env.SchedulePaused {
+		return ", PAUSED"
+	}
+	return ""
+}
