@@ -146,7 +146,7 @@ func template(t testing.TB, admin *sqlx.DB) string {
 	if _, err := conn.ExecContext(t.Context(), "SELECT pg_advisory_lock(7301)"); err != nil {
 		t.Fatalf("template lock: %v", err)
 	}
-	defer conn.ExecContext(t.Context(), "SELECT pg_advisory_unlock(7301)")
+	defer func() { _, _ = conn.ExecContext(t.Context(), "SELECT pg_advisory_unlock(7301)") }()
 	var exists bool
 	if err := conn.QueryRowContext(t.Context(),
 		"SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {

@@ -114,9 +114,14 @@ func TestBeginRunTellsTheServerTheDeadline(t *testing.T) {
 	}
 	defer tx.Rollback()
 	var timeout, jit, check string
-	tx.Get(&timeout, "SHOW statement_timeout")
-	tx.Get(&jit, "SHOW jit")
-	tx.Get(&check, "SHOW client_connection_check_interval")
+	for _, s := range []struct {
+		dst  *string
+		name string
+	}{{&timeout, "statement_timeout"}, {&jit, "jit"}, {&check, "client_connection_check_interval"}} {
+		if err := tx.Get(s.dst, "SHOW "+s.name); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if timeout == "0" || !strings.HasSuffix(timeout, "s") && !strings.HasSuffix(timeout, "min") {
 		t.Errorf("statement_timeout = %s, want about a minute", timeout)
 	}

@@ -196,7 +196,9 @@ func TestADayIsAUTCCalendarDay(t *testing.T) {
 		t.Errorf("created %d, want 1 (the 8th)", res.ContributionsCreated)
 	}
 	var n int
-	tl.Get(&n, `SELECT count(*) FROM contributions_contribution WHERE contribution_date = '2026-03-08T00:00:00Z'`)
+	if err := tl.Get(&n, `SELECT count(*) FROM contributions_contribution WHERE contribution_date = '2026-03-08T00:00:00Z'`); err != nil {
+		t.Fatal(err)
+	}
 	if n != 1 {
 		t.Errorf("the 8th has %d uptime rows at 00:00 UTC, want 1", n)
 	}
@@ -223,7 +225,9 @@ func TestMultiplierInForceAtEachDaysMidnight(t *testing.T) {
 	for rows.Next() {
 		var d, m string
 		var frozen int
-		rows.Scan(&d, &m, &frozen)
+		if err := rows.Scan(&d, &m, &frozen); err != nil {
+			t.Fatal(err)
+		}
 		got = append(got, d+"="+m+"/"+strconv.Itoa(frozen))
 	}
 	want := []string{
@@ -261,8 +265,10 @@ func TestDaysWithoutAMultiplier(t *testing.T) {
 		t.Errorf("with --force created %d, want 9", res.ContributionsCreated)
 	}
 	var forced int
-	tl.Get(&forced, `SELECT count(*) FROM contributions_contribution
-		WHERE created_at = $1 AND multiplier_at_creation = 1.00 AND frozen_global_points = 1 AND contribution_date < '2026-03-05'`, now)
+	if err := tl.Get(&forced, `SELECT count(*) FROM contributions_contribution
+		WHERE created_at = $1 AND multiplier_at_creation = 1.00 AND frozen_global_points = 1 AND contribution_date < '2026-03-05'`, now); err != nil {
+		t.Fatal(err)
+	}
 	if forced != 3 {
 		t.Errorf("%d uncovered days got multiplier 1.00, want 3", forced)
 	}
@@ -342,7 +348,9 @@ func TestLeaderboardTotals(t *testing.T) {
 		out := map[int64]entry{}
 		for rows.Next() {
 			var e entry
-			rows.Scan(&e.Category, &e.Total, &e.Rank)
+			if err := rows.Scan(&e.Category, &e.Total, &e.Rank); err != nil {
+				t.Fatal(err)
+			}
 			if _, dup := out[e.Category.Int64]; dup {
 				t.Fatalf("user %d has two entries on board %d", user, e.Category.Int64)
 			}
@@ -356,7 +364,9 @@ func TestLeaderboardTotals(t *testing.T) {
 		t.Errorf("ada's entries = %+v, want global 40, validators 3, builders 30", ada3)
 	}
 	var globalID int64
-	tl.Get(&globalID, `SELECT id FROM leaderboard_leaderboardentry WHERE user_id = $1 AND category_id IS NULL`, ada)
+	if err := tl.Get(&globalID, `SELECT id FROM leaderboard_leaderboardentry WHERE user_id = $1 AND category_id IS NULL`, ada); err != nil {
+		t.Fatal(err)
+	}
 	if globalID != staleGlobal {
 		t.Errorf("ada's global entry was replaced (id %d, was %d)", globalID, staleGlobal)
 	}
@@ -399,7 +409,9 @@ func TestRanksFollowTheDatabaseCollation(t *testing.T) {
 		var board int64
 		var name string
 		var rank sql.NullInt64
-		rows.Scan(&board, &name, &rank)
+		if err := rows.Scan(&board, &name, &rank); err != nil {
+			t.Fatal(err)
+		}
 		r := "-"
 		if rank.Valid {
 			r = strconv.FormatInt(rank.Int64, 10)
@@ -441,9 +453,9 @@ func TestDryRunPlansButWritesNothing(t *testing.T) {
 	if tl.fingerprint(t) != before {
 		t.Fatal("the dry run wrote rows")
 	}
-	real := tl.mustRun(t, Options{})
-	if dry.ContributionsCreated != real.ContributionsCreated || dry.UsersTouched != real.UsersTouched ||
+	wet := tl.mustRun(t, Options{})
+	if dry.ContributionsCreated != wet.ContributionsCreated || dry.UsersTouched != wet.UsersTouched ||
 		dry.ContributionsCreated != 18 {
-		t.Errorf("dry run %+v and real run %+v disagree (want 18 created)", dry, real)
+		t.Errorf("dry run %+v and real run %+v disagree (want 18 created)", dry, wet)
 	}
 }
