@@ -8,6 +8,7 @@ source scripts/lib/postgres.sh
 
 command -v go >/dev/null 2>&1 || { echo "Go is missing: install Go 1.26 (https://go.dev/dl) and rerun." >&2; exit 1; }
 
+# shellcheck disable=SC2119 # the demo's cluster needs no extra server settings
 start_throwaway_postgres
 psql_demo() { "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$(pg_url tally)" "$@"; }
 "$PG_BINDIR/psql" -X -q "$PG_URL" -c "CREATE DATABASE tally"
@@ -16,7 +17,8 @@ psql_demo -f testdata/schema.sql -f testdata/sample.sql
 bin_dir=$(mktemp -d)
 trap 'rm -rf "$bin_dir"; stop_throwaway_postgres' EXIT
 go build -o "$bin_dir/job" ./job
-export DATABASE_URL="$(pg_url tally)" UPTIME_ENVIRONMENT=demo
+DATABASE_URL=$(pg_url tally)
+export DATABASE_URL UPTIME_ENVIRONMENT=demo
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 

@@ -6,7 +6,8 @@
 pg_bindir() {
   if [ -n "${PG_BIN:-}" ] && [ -x "$PG_BIN/initdb" ]; then echo "$PG_BIN"; return 0; fi
   local dir
-  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r) /usr/local/pgsql/bin; do
+  # Newest major version first; an unmatched glob stays literal and fails the -x test below.
+  for dir in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r) /usr/local/pgsql/bin; do
     if [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then echo "$dir"; return 0; fi
   done
   command -v initdb >/dev/null 2>&1 && dirname "$(command -v initdb)" && return 0

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Lint gates: golangci-lint on every Go package of the module (.golangci.yml), shellcheck on
+# every script in scripts/ and scripts/lib/, actionlint on every workflow in .github/workflows/.
+# Each tool is installed when missing, at the version pinned below: the Go tools with
+# `go install` into the git-ignored .tools/ (one directory per version, so a version bump
+# reinstalls by itself), shellcheck from Debian's package when running as root.
+#
+# Usage: scripts/lint.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+GOLANGCI_LINT_VERSION=v2.15.0 # github.com/golangci/golangci-lint/v2
+ACTIONLINT_VERSION=v1.7.12    # github.com/rhysd/actionlint
+
+command -v go >/dev/null 2>&1 || { echo "lint: Go is missing: install Go 1.26 (https://go.dev/dl) and rerun." >&2; exit 1; }
+
+# go_tool NAME MODULE/CMD VERSION prints the path of the pinned binary, installing it first.
+go_tool() {
+	local name=$1 pkg=$2 version=$3
+	local dir=$PWD/.tools/$name@$version
+	if [[ ! -x $dir/$name ]]; then
+		echo "== installing $name $version into .tools/" >&2
+		GOBIN=$dir GOFLAGS=-mod=mod go install "$pkg@$version" >&2
+	fi
+	echo "$dir/$name"
+}
+
+# ---- Go ---------------------------------------------------------------------
+
+golangci_lint=$(go_tool golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint "$GOLANGCI_LINT_VERSION")
+# Every package of the module, as directories; npm's node_modules/ holds Go template files
+# that are not ours (the same list scripts/test.sh vets and tests).
+mapfile -t go_dirs < <(go list -e -f '{{if not .Error}}{{.Dir}}{{end}}' ./... 2>/dev/null | grep -v /node_modules/ | grep . | sed "s|^$PWD|.|")
+((${#go_dirs[@]} > 0)) || { echo "lint: go list found no Go package." >&2; exit 1; }
+echo "== golangci-lint $GOLANGCI_LINT_VERSION on ${#go_dirs[@]} package(s)"
+"$golangci_lint" run "${go_dirs[@]}"
+
+# ---- shell ------------------------------------------------------------------
+
+if ! command -v shellcheck >/dev/null 2>&1; then
+	if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+		echo "== installing Debian's shellcheck package" >&2
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null
+	else
+		echo "lint: shellcheck is missing; install it (sudo apt-get install -y shellcheck, or brew install shellcheck) and rerun." >&2
+		exit 1
+	fi
+fi
+mapfile -t shell_scripts < <(find scripts -type f \( -name '*.sh' -o -perm -u+x \) ! -name '*.go' | sort)
+echo "== shellcheck $(shellcheck --version | awk '/^version:/ {print $2}') on ${#shell_scripts[@]} script(s)"
+# -x follows the `source` lines (scripts/lib/postgres.sh) with their `shellcheck source=` paths.
+shellcheck -x "${shell_scripts[@]}"
+
+# ---- GitHub Actions -----------------------------------------------------------
+
+actionlint=$(go_tool actionlint github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION")
+shopt -s nullglob
+workflows=(.github/workflows/*.yml .github/workflows/*.yaml)
+shopt -u nullglob
+echo "== actionlint $ACTIONLINT_VERSION on ${#workflows[@]} workflow(s) (shellcheck on their run: blocks)"
+if ((${#workflows[@]} > 0)); then
+	"$actionlint" -shellcheck "$(command -v shellcheck)" "${workflows[@]}"
+fi
+echo "lint: clean"
