@@ -43,7 +43,7 @@ type metricLine struct {
 	period          float64
 }
 
-func metricLines(t *testing.T, w map[string]any) []metricLine {
+func metricLines(w map[string]any) []metricLine {
 	var out []metricLine
 	for _, m := range arr(w["metrics"]) {
 		parts := arr(m)
@@ -74,7 +74,7 @@ func TestDashboardMetrics(t *testing.T) {
 		_, body := dashboardBody(t, s)
 		got := map[string]metricLine{}
 		for _, w := range widgets(body, "metric") {
-			for _, l := range metricLines(t, w) {
+			for _, l := range metricLines(w) {
 				eq(t, l.name+" namespace", l.namespace, "TallyUptime")
 				eq(t, l.name+" dimensions", l.dims, map[string]string{"Environment": s.env.Name})
 				got[l.name] = l
@@ -104,7 +104,7 @@ func TestDashboardDurationLine(t *testing.T) {
 		_, body := dashboardBody(t, s)
 		found := false
 		for _, w := range widgets(body, "metric") {
-			lines := metricLines(t, w)
+			lines := metricLines(w)
 			if len(lines) == 0 || lines[0].name != "DurationSeconds" {
 				continue
 			}
