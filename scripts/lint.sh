@@ -2,8 +2,9 @@
 # Lint gates: golangci-lint on every Go package of the module (.golangci.yml), shellcheck on
 # every script in scripts/ and scripts/lib/, actionlint on every workflow in .github/workflows/.
 # Each tool is installed when missing, at the version pinned below: the Go tools with
-# `go install` into the git-ignored .tools/ (one directory per version, so a version bump
-# reinstalls by itself), shellcheck from Debian's package when running as root.
+# `go install` into a per-user cache outside the checkout (one directory per version, so a
+# version bump reinstalls by itself and a fresh clone reuses what an earlier one built), and
+# Debian's shellcheck package when running as root.
 #
 # Usage: scripts/lint.sh
 set -euo pipefail
@@ -17,9 +18,9 @@ command -v go >/dev/null 2>&1 || { echo "lint: Go is missing: install Go 1.26 (h
 # go_tool NAME MODULE/CMD VERSION prints the path of the pinned binary, installing it first.
 go_tool() {
 	local name=$1 pkg=$2 version=$3
-	local dir=$PWD/.tools/$name@$version
+	local dir=${TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tally-uptime-tools}/$name@$version
 	if [[ ! -x $dir/$name ]]; then
-		echo "== installing $name $version into .tools/" >&2
+		echo "== installing $name $version into $dir" >&2
 		GOBIN=$dir GOFLAGS=-mod=mod go install "$pkg@$version" >&2
 	fi
 	echo "$dir/$name"

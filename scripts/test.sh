@@ -20,6 +20,9 @@ unformatted=$(gofmt -l job internal infra scripts ./*.go 2>/dev/null || true)
 echo "== go vet"
 go vet "${packages[@]}"
 
+echo "== lint: golangci-lint, shellcheck, actionlint (pinned; installed when missing)"
+scripts/lint.sh
+
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
   echo "== starting a throwaway PostgreSQL"
   # Durability settings off: the tests need a real server, not a crash-safe one.
@@ -33,7 +36,7 @@ go test -count=1 -timeout 20m "${packages[@]}"
 echo "== CDK_OUTDIR=... go run ./infra (the app synthesizes without the CLI too)"
 synth_dir=$(mktemp -d)
 CDK_OUTDIR="$synth_dir" go run ./infra
-for stack in TallyUptime-staging TallyUptime-prod; do
+for stack in TallyUptime-staging TallyUptime-prod TallyUptime-github; do
   [ -s "$synth_dir/$stack.template.json" ] || { echo "go run ./infra wrote no $stack template" >&2; exit 1; }
 done
 rm -rf "$synth_dir"
