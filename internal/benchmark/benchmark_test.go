@@ -130,7 +130,7 @@ func statementCounter(b *testing.B, db *testdb.DB) func() int64 {
 			WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
 			  AND query NOT LIKE '%pg_stat_statements%'
 			  -- the foreign-key checks PostgreSQL runs itself at commit are not statements the job sent
-			  AND query NOT LIKE 'SELECT 1 FROM ONLY %'`)
+			  AND query NOT LIKE '%FROM ONLY %FOR KEY SHARE OF x'`)
 		if err != nil {
 			return -1
 		}

@@ -7,7 +7,7 @@ import (
 // Scale describes a synthetic Tally for benchmarks and fault tests: Users users, each with an
 // Uptime contribution on every day from HistoryFrom days ago to HistoryTo days ago (0 is
 // today), except a random GapRate share of those days; five Pull Request contributions each;
-// a multiplier history; and leaderboard entries as earlier runs would have left them.
+// a multiplier history; and leaderboard entries, ranked, as earlier runs would have left them.
 type Scale struct {
 	Users       int
 	HistoryFrom int     // first day of history, in days before today (UTC)
@@ -68,6 +68,13 @@ func (db *DB) Seed(t testing.TB, s Scale) {
 			JOIN contributions_contributiontype t ON t.id = c.contribution_type_id
 			GROUP BY GROUPING SETS ((c.user_id), (c.user_id, t.category_id))
 			HAVING GROUPING(t.category_id) = 1 OR t.category_id IS NOT NULL`, nil},
+		{"ranks", `
+			UPDATE leaderboard_leaderboardentry e
+			SET rank = r.rank
+			FROM (SELECT e.id, row_number() OVER (PARTITION BY e.category_id ORDER BY e.total_points DESC, u.name, u.id) AS rank
+			      FROM leaderboard_leaderboardentry e JOIN users_user u ON u.id = e.user_id
+			      WHERE u.visible) AS r
+			WHERE e.id = r.id`, nil},
 	}
 	for _, step := range steps {
 		if _, err := db.Exec(step.query, step.args...); err != nil {
