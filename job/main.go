@@ -62,7 +62,12 @@ func run(args []string, env map[string]string, stdout, stderr io.Writer) int {
 		return finish(log, stdout, stderr, secret, cfg, started, uptime.Result{}, err, exitUsage)
 	}
 
-	ctx, stop := runContext(cfg.Timeout, log)
+	// If the rollback outlives its grace, the process exits from runContext's goroutine; it still
+	// reports the failed run first, so the alarms see it.
+	abandon := func(reason error) {
+		finish(log, stdout, stderr, secret, cfg, started, uptime.Result{}, reason, exitRuntime)
+	}
+	ctx, stop := runContext(cfg.Timeout, log, abandon)
 	defer stop()
 	log.InfoContext(ctx, "run started", "environment", cfg.Environment, "dry_run", cfg.Options.DryRun,
 		"points", cfg.Options.Points, "force", cfg.Options.Force, "users", len(cfg.Options.Users),
@@ -198,8 +203,9 @@ func finish(log *slog.Logger, stdout, stderr io.Writer, secret []string, cfg con
 
 // runContext is cancelled by SIGTERM or SIGINT (ECS stops a task with SIGTERM) and by the
 // run's deadline, with the reason as its cause. Once cancelled, the run has shutdownGrace to
-// roll back; a second signal or the end of the grace ends the process at once.
-func runContext(timeout time.Duration, log *slog.Logger) (context.Context, func()) {
+// roll back; a second signal or the end of the grace ends the process at once, after abandon
+// has reported the run.
+func runContext(timeout time.Duration, log *slog.Logger, abandon func(reason error)) (context.Context, func()) {
 	base, cancel := context.WithCancelCause(context.Background())
 	ctx, cancelTimeout := context.WithTimeoutCause(base, timeout,
 		fmt.Errorf("the run's deadline of %s passed", timeout))
@@ -214,14 +220,18 @@ func runContext(timeout time.Duration, log *slog.Logger) (context.Context, func(
 		case <-done:
 			return
 		}
+		var reason error
 		select {
 		case <-done:
 			return
 		case sig := <-signals:
-			log.Error("second signal; exiting without waiting for the rollback", "signal", signalName(sig))
+			reason = fmt.Errorf("%w; %s again, so the job exits without waiting for the rollback (the server rolls back a vanished client's transaction)",
+				context.Cause(ctx), signalName(sig))
 		case <-time.After(shutdownGrace):
-			log.Error("rollback did not finish in time; exiting", "grace", shutdownGrace.String())
+			reason = fmt.Errorf("%w; the rollback did not finish within %s, so the job exits (the server rolls back a vanished client's transaction)",
+				context.Cause(ctx), shutdownGrace)
 		}
+		abandon(reason)
 		os.Exit(exitRuntime)
 	}()
 	return ctx, func() {

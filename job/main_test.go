@@ -994,3 +994,50 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 		})
 	}
 }
+
+// A second SIGTERM while the rollback cannot finish (the job's server process is frozen, so it
+// answers neither the cancel nor the rollback) ends the job at once, and it still reports the
+// failed run: summary and EMF record.
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	t.Parallel()
+	db := sampleDB(t)
+	before := snapshot(t, db)
+	release := blockLeaderboard(t, db)
+	p := startJob(t, jobEnv(db.URL))
+	backend := waitBlocked(t, db, p)
+	if err := syscall.Kill(backend, syscall.SIGSTOP); err != nil {
+		t.Skipf("cannot freeze the job's server process %d (the test needs to signal it): %v", backend, err)
+	}
+	thawed := false
+	thaw := func() {
+		if !thawed {
+			thawed = true
+			_ = syscall.Kill(backend, syscall.SIGCONT)
+		}
+	}
+	t.Cleanup(thaw)
+
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the job must be waiting on its rollback, not still starting it
+	if p.exited() {
+		t.Fatal("the job exited on the first SIGTERM although its server process was frozen")
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	r := p.wait(t)
+	r.expect(t, exitRuntime)
+	if s := r.summary(t); !strings.Contains(fmt.Sprint(s["error"]), "SIGTERM again") {
+		t.Errorf("summary %v, want it to say the second SIGTERM ended the run", s)
+	}
+	if m := r.metrics(t); m["RunFailed"] != 1.0 || m["RunSucceeded"] != 0.0 {
+		t.Errorf("EMF %v, want a failed run", m)
+	}
+
+	thaw()
+	release()
+	waitGone(t, db, backend)
+	unchanged(t, db, before)
+}
