@@ -67,7 +67,7 @@ func run(args []string, env map[string]string, stdout, stderr io.Writer) int {
 	abandon := func(reason error) {
 		finish(log, stdout, stderr, secret, cfg, started, uptime.Result{}, reason, exitRuntime)
 	}
-	ctx, stop := runContext(cfg.Timeout, log, abandon)
+	ctx, stop := runContext(cfg.Timeout, abandon)
 	defer stop()
 	log.InfoContext(ctx, "run started", "environment", cfg.Environment, "dry_run", cfg.Options.DryRun,
 		"points", cfg.Options.Points, "force", cfg.Options.Force, "users", len(cfg.Options.Users),
@@ -205,7 +205,7 @@ func finish(log *slog.Logger, stdout, stderr io.Writer, secret []string, cfg con
 // run's deadline, with the reason as its cause. Once cancelled, the run has shutdownGrace to
 // roll back; a second signal or the end of the grace ends the process at once, after abandon
 // has reported the run.
-func runContext(timeout time.Duration, log *slog.Logger, abandon func(reason error)) (context.Context, func()) {
+func runContext(timeout time.Duration, abandon func(reason error)) (context.Context, func()) {
 	base, cancel := context.WithCancelCause(context.Background())
 	ctx, cancelTimeout := context.WithTimeoutCause(base, timeout,
 		fmt.Errorf("the run's deadline of %s passed", timeout))
