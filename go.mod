@@ -2,6 +2,10 @@ module github.com/tally/uptime
 
 go 1.26.0
 
+// npm ci puts the pinned CDK CLI's node_modules here; it ships Go template files that are not
+// packages of this module, so ./... must not see them.
+ignore ./node_modules
+
 require (
 	github.com/aws/aws-cdk-go/awscdk/v2 v2.277.0
 	github.com/aws/constructs-go/constructs/v10 v10.8.1
