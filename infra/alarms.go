@@ -87,6 +87,10 @@ func NewJobAlarms(scope constructs.Construct, id string, env Environment, task *
 		env.logGroupName(), LogStreamPrefix, ContainerName)
 
 	failed := maps.Clone(taskOfThisJob)
+	// A task that failed to start may report its container's exitCode as
+	// null, which anything-but 0 can match: excluding that stop code keeps the
+	// two rules disjoint, so one stop never mails twice.
+	failed["stopCode"] = []interface{}{map[string]interface{}{"anything-but": "TaskFailedToStart"}}
 	failed["containers"] = map[string]interface{}{
 		"name": []interface{}{ContainerName},
 		// A missing exitCode (the container never ran) does not match; that
