@@ -206,3 +206,36 @@ func TestRetainedNamedResourcesCatchesRetain(t *testing.T) {
 	eq(t, "retained", bad, []string{"Kept (AWS::Logs::LogGroup LogGroupName=/tally/uptime/x)"})
 	eq(t, "unknown", unknown, []string{"Odd (AWS::Foo::Bar has BarName)"})
 }
+
+// ---- the schedule's network configuration --------------------------------------
+
+// EventBridge Scheduler's AwsVpcConfiguration: "You can specify ENABLED only
+// when LaunchType in EcsParameters is set to FARGATE." A capacity provider
+// strategy (Spot) replaces the launch type, so it must come without a public IP.
+func publicIPWithoutFargateLaunchType(resources map[string]map[string]any) []string {
+	var bad []string
+	for id, r := range resources {
+		if r["Type"] != "AWS::Scheduler::Schedule" {
+			continue
+		}
+		ecs := obj(obj(props(r)["Target"])["EcsParameters"])
+		vpc := obj(obj(ecs["NetworkConfiguration"])["AwsvpcConfiguration"])
+		if vpc["AssignPublicIp"] == "ENABLED" && ecs["LaunchType"] != "FARGATE" {
+			bad = append(bad, id)
+		}
+	}
+	sort.Strings(bad)
+	return bad
+}
+
+func TestSchedulesAssignPublicIPOnlyWithLaunchTypeFargate(t *testing.T) {
+	for _, id := range publicIPWithoutFargateLaunchType(allResources(t)) {
+		t.Errorf("%s: AssignPublicIp ENABLED without LaunchType FARGATE; CreateSchedule rejects it", id)
+	}
+	spotWithPublicIP := map[string]map[string]any{"S": {"Type": "AWS::Scheduler::Schedule", "Properties": map[string]any{
+		"Target": map[string]any{"EcsParameters": map[string]any{
+			"CapacityProviderStrategy": []any{map[string]any{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}},
+			"NetworkConfiguration":     map[string]any{"AwsvpcConfiguration": map[string]any{"AssignPublicIp": "ENABLED"}},
+		}}}}}
+	eq(t, "broken schedule", publicIPWithoutFargateLaunchType(spotWithPublicIP), []string{"S"})
+}
