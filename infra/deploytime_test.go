@@ -6,6 +6,9 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -238,4 +241,29 @@ func TestSchedulesAssignPublicIPOnlyWithLaunchTypeFargate(t *testing.T) {
 			"NetworkConfiguration":     map[string]any{"AwsvpcConfiguration": map[string]any{"AssignPublicIp": "ENABLED"}},
 		}}}}}
 	eq(t, "broken schedule", publicIPWithoutFargateLaunchType(spotWithPublicIP), []string{"S"})
+}
+
+// ---- CloudFormation resource schemas -----------------------------------------
+
+// TestTemplatesMatchResourceSchemas runs scripts/check-schemas.mjs on every
+// stack the tests synthesize, the test-only configurations (existing VPC,
+// Spot) included; scripts/check-infra.sh runs it on what `cdk synth` writes.
+// It needs the npm packages (scripts/test.sh installs them first).
+func TestTemplatesMatchResourceSchemas(t *testing.T) {
+	root := repoRoot()
+	if _, err := os.Stat(filepath.Join(root, "node_modules", "@aws-cdk", "aws-service-spec", "db.json.gz")); err != nil {
+		t.Skip("node_modules lacks @aws-cdk/aws-service-spec; run npm ci (scripts/test.sh does) to check the resource schemas")
+	}
+	synth(t)
+	templates, err := filepath.Glob(filepath.Join(synthDir, "*.template.json"))
+	if err != nil || len(templates) < len(stacks)+1 {
+		t.Fatalf("%d templates in %s (%v), want one per stack", len(templates), synthDir, err)
+	}
+	cmd := exec.Command("node", append([]string{filepath.Join(root, "scripts", "check-schemas.mjs")}, templates...)...)
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Errorf("check-schemas: %v\n%s", err, out)
+	}
+	t.Log(strings.TrimSpace(string(out)))
 }
