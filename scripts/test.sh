@@ -50,5 +50,5 @@ for stack in TallyUptime-staging TallyUptime-prod TallyUptime-github; do
 done
 rm -rf "$synth_dir"
 
-echo "== cdk synth of every stack, and cfn-guard"
+echo "== cdk synth of every stack, the resource-schema check and cfn-guard"
 scripts/check-infra.sh
