@@ -30,7 +30,8 @@ type cronField struct {
 	name     string
 	min, max int
 	names    []string // names[i] stands for min+i
-	extra    string   // wildcards beyond , - * /
+	extra    string   // wildcards beyond , - *
+	noStep   bool     // the / wildcard is not in the field's list
 }
 
 var cronFields = []cronField{
@@ -38,7 +39,7 @@ var cronFields = []cronField{
 	{name: "hours", min: 0, max: 23},
 	{name: "day-of-month", min: 1, max: 31, extra: "?LW"},
 	{name: "month", min: 1, max: 12, names: []string{"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"}},
-	{name: "day-of-week", min: 1, max: 7, names: []string{"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}, extra: "?L#"},
+	{name: "day-of-week", min: 1, max: 7, names: []string{"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}, extra: "?L#", noStep: true},
 	{name: "year", min: 1970, max: 2199},
 }
 
@@ -121,6 +122,9 @@ func (f cronField) check(s string) error {
 // increment, or the field's L/W forms.
 func (f cronField) checkItem(item string) error {
 	if base, step, isStep := strings.Cut(item, "/"); isStep {
+		if f.noStep {
+			return errors.New("the / wildcard is not allowed in this field")
+		}
 		if n, err := strconv.Atoi(step); err != nil || n < 1 || n > f.max {
 			return fmt.Errorf("increment %q must be a whole number from 1 to %d", step, f.max)
 		}

@@ -36,6 +36,7 @@ func TestValidateGivesOneSentencePerViolation(t *testing.T) {
 		"? in minutes":            {func(e *Environment) { e.Schedule = "cron(? 2 * * ? *)" }, "? is not allowed"},
 		"bad month name":          {func(e *Environment) { e.Schedule = "cron(0 2 * JANUARY ? *)" }, "JAN-DEC"},
 		"year 2200":               {func(e *Environment) { e.Schedule = "cron(0 2 * * ? 2200)" }, `field year "2200"`},
+		"step in day-of-week":     {func(e *Environment) { e.Schedule = "cron(0 2 ? * 1/2 *)" }, "/ wildcard is not allowed"},
 		"two # days":              {func(e *Environment) { e.Schedule = "cron(0 2 ? * 3#1,6#3 *)" }, "single day-of-week#n"},
 		"rate 0":                  {func(e *Environment) { e.Schedule = "rate(0 days)" }, "positive whole number"},
 		"rate 1 hours":            {func(e *Environment) { e.Schedule = "rate(1 hours)" }, "singular"},
