@@ -80,10 +80,17 @@ func NewJobAlarms(scope constructs.Construct, id string, env Environment, task *
 		"taskDefinitionArn": []interface{}{map[string]interface{}{"prefix": familyArn(stack, env) + ":"}},
 		"lastStatus":        []interface{}{"STOPPED"},
 	}
-	logs := fmt.Sprintf("Logs: log group %s, stream %s/%s/<task id, the last part of the task ARN>",
+	// EventBridge reads every <…> in an input template as a variable, and the
+	// task id cannot be one (it is the ARN's last part, not a field of the
+	// event), so the stream is described in words, never with angle brackets.
+	logs := fmt.Sprintf("Logs: log group %s, stream %s/%s/ followed by the task id (the last part of the task ARN above)",
 		env.logGroupName(), LogStreamPrefix, ContainerName)
 
 	failed := maps.Clone(taskOfThisJob)
+	// A task that failed to start may report its container's exitCode as
+	// null, which anything-but 0 can match: excluding that stop code keeps the
+	// two rules disjoint, so one stop never mails twice.
+	failed["stopCode"] = []interface{}{map[string]interface{}{"anything-but": "TaskFailedToStart"}}
 	failed["containers"] = map[string]interface{}{
 		"name": []interface{}{ContainerName},
 		// A missing exitCode (the container never ran) does not match; that

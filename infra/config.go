@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -162,75 +161,4 @@ func (e Environment) WithDefaults() Environment {
 		e.Network.DatabasePort = DefaultDatabasePort
 	}
 	return e
-}
-
-var (
-	envNamePattern  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
-	schedulePattern = regexp.MustCompile(`^(cron|rate|at)\(.+\)$`)
-	emailPattern    = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
-	// Fargate's valid CPU/memory pairs (Linux), memory in MiB.
-	fargateSizes = map[int][2]int{
-		256:   {512, 2048},
-		512:   {1024, 4096},
-		1024:  {2048, 8192},
-		2048:  {4096, 16384},
-		4096:  {8192, 30720},
-		8192:  {16384, 61440},
-		16384: {32768, 122880},
-	}
-)
-
-// Validate rejects a configuration that would synthesize but not deploy or not run.
-// Call it on the result of WithDefaults.
-func (e Environment) Validate() error {
-	fail := func(format string, a ...any) error {
-		return fmt.Errorf("environment %q: "+format, append([]any{e.Name}, a...)...)
-	}
-	if !envNamePattern.MatchString(e.Name) {
-		return fail("name must be 1-20 lower-case letters, digits or dashes, starting with a letter")
-	}
-	if !schedulePattern.MatchString(e.Schedule) {
-		return fail("schedule %q is not a Scheduler expression like cron(0 2 * * ? *)", e.Schedule)
-	}
-	if _, err := time.LoadLocation(e.TimeZone); err != nil {
-		return fail("time zone %q: %v", e.TimeZone, err)
-	}
-	if len(e.AlarmEmails) == 0 {
-		return fail("at least one alarm e-mail address is needed, or failures go unnoticed")
-	}
-	for _, a := range e.AlarmEmails {
-		if !emailPattern.MatchString(a) {
-			return fail("alarm e-mail %q is not an address", a)
-		}
-	}
-	mem, ok := fargateSizes[e.CPU]
-	if !ok {
-		return fail("CPU %d is not a Fargate size (256, 512, 1024, …)", e.CPU)
-	}
-	if e.MemoryMiB < mem[0] || e.MemoryMiB > mem[1] || (e.MemoryMiB%1024 != 0 && e.MemoryMiB != 512) {
-		return fail("memory %d MiB does not fit %d CPU units (Fargate allows %d-%d MiB)", e.MemoryMiB, e.CPU, mem[0], mem[1])
-	}
-	if len(e.DatabaseURLParameter) == 0 || e.DatabaseURLParameter[0] != '/' {
-		return fail("database URL parameter %q must be a path starting with /", e.DatabaseURLParameter)
-	}
-	if e.Job.Points < 0 {
-		return fail("job points must be ≥ 1 (or 0 for the job's default)")
-	}
-	if p := e.Network.DatabasePort; p < 1 || p > 65535 {
-		return fail("database port %d out of range", p)
-	}
-	n := e.Network
-	if n.VpcID == "" {
-		if len(n.SubnetIDs) > 0 || n.DatabaseSecurityGroupID != "" || len(n.AvailabilityZones) > 0 {
-			return fail("network: subnets, availability zones or a database security group need the VPC id too")
-		}
-		return nil
-	}
-	if len(n.SubnetIDs) == 0 || len(n.AvailabilityZones) == 0 {
-		return fail("network: an existing VPC needs its private subnet ids and availability zones")
-	}
-	if len(n.SubnetIDs)%len(n.AvailabilityZones) != 0 {
-		return fail("network: %d subnets cannot be spread evenly over %d availability zones", len(n.SubnetIDs), len(n.AvailabilityZones))
-	}
-	return nil
 }

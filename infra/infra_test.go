@@ -64,10 +64,13 @@ func existingVPC() Environment {
 	}
 }
 
-// spotOnly is the shipped defaults with Spot on: only the capacity provider
-// changes; the task and its image stay ARM64.
+// spotOnly is the shipped defaults with Spot on, in the private subnets Spot
+// needs (validate.go): only the capacity provider changes; the task and its
+// image stay ARM64.
 func spotOnly() Environment {
-	return Environment{Name: "spot", AlarmEmails: []string{"a@tally.example"}, Spot: true}
+	return Environment{Name: "spot", AlarmEmails: []string{"a@tally.example"}, Spot: true,
+		Network: Network{VpcID: "vpc-0a1b2c3d4e5f60718", SubnetIDs: []string{"subnet-0aaa1111bbbb2222c"},
+			AvailabilityZones: []string{"eu-west-1a"}}}
 }
 
 type synthesized struct {

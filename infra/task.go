@@ -96,7 +96,9 @@ func NewJobTask(scope constructs.Construct, id string, env Environment, network 
 		LogGroupName: jsii.String(env.logGroupName()),
 		Retention:    env.LogRetention,
 		// The run history outlives the stack; delete by hand if it must go.
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		// Not plain RETAIN: the name is fixed, so a log group kept after a
+		// failed first create would make every retry fail with "already exists".
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 
 	// Imported, never created: CloudFormation cannot create SecureStrings.

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Synthesizes every stack of the CDK app with the pinned CDK CLI (package.json),
-# offline and with no AWS credentials, then runs AWS Control Tower's proactive-
-# control rules through the cfn-guard binary that @cdklabs/cdk-validator-cfnguard
-# ships, on every template. Fails on any finding that infra/guard-accepted.txt
+# offline and with no AWS credentials, checks every template against the
+# CloudFormation resource schemas of @aws-cdk/aws-service-spec
+# (scripts/check-schemas.mjs, tested first by its own broken templates), then
+# runs AWS Control Tower's proactive-control rules through the cfn-guard binary
+# that @cdklabs/cdk-validator-cfnguard ships, on every template. Fails on any
+# schema problem and on any cfn-guard finding that infra/guard-accepted.txt
 # does not accept (docs/architecture.md gives the reasons).
 #
 # Usage: scripts/check-infra.sh            (CHECK_INFRA_KEEP=dir keeps the cloud assembly in dir)
@@ -18,7 +21,7 @@ command -v go >/dev/null 2>&1 || { echo "check-infra: Go is missing; the CDK app
 # The pinned CLI and rules, installed from package-lock.json when missing or not
 # the locked versions.
 if ! npm ls --depth=0 >/dev/null 2>&1; then
-	echo "== npm ci (aws-cdk CLI, cfn-guard rules)"
+	echo "== npm ci (aws-cdk CLI, cfn-guard rules, CloudFormation resource schemas)"
 	npm ci --no-audit --no-fund --loglevel=error
 fi
 
@@ -55,6 +58,11 @@ shopt -s nullglob
 templates=("$out"/*.template.json)
 shopt -u nullglob
 ((${#templates[@]} > 0)) || { echo "check-infra: cdk synth wrote no template into $out." >&2; exit 1; }
+
+spec_version=$(node -p 'require("@aws-cdk/aws-service-spec/package.json").version')
+echo "== CloudFormation resource schemas (@aws-cdk/aws-service-spec $spec_version) on ${#templates[@]} template(s)"
+node --test --test-reporter=dot scripts/check-schemas.test.mjs
+node scripts/check-schemas.mjs "${templates[@]}"
 
 echo "== cfn-guard $("$guard" --version | awk '{print $2}'), AWS Control Tower proactive controls, on ${#templates[@]} template(s)"
 data_args=()

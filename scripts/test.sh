@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything CI runs: vet, the Go tests (the job against a real PostgreSQL, the image, the
-# backfill script, the CDK stacks with cdk-nag), then the synth of every stack with cfn-guard.
+# backfill script, the CDK stacks with cdk-nag and their deploy-time rules), then the synth of every
+# stack with the resource-schema check and cfn-guard.
 # Uses TEST_DATABASE_URL when set; otherwise starts a throwaway PostgreSQL and always stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,14 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
   export TEST_DATABASE_URL="$PG_URL"
 fi
 
+# The infra tests check every synthesized stack against the CloudFormation resource schemas in
+# node_modules (package.json), as scripts/check-infra.sh does for `cdk synth`.
+command -v npm >/dev/null 2>&1 || { echo "npm is missing: install Node.js 20 or newer with npm and rerun." >&2; exit 1; }
+if ! npm ls --depth=0 >/dev/null 2>&1; then
+  echo "== npm ci (CDK CLI, cfn-guard rules, CloudFormation resource schemas)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
 echo "== go test"
 go test -count=1 -timeout 20m ./...
 
@@ -46,5 +55,5 @@ for stack in TallyUptime-staging TallyUptime-prod TallyUptime-github; do
 done
 rm -rf "$synth_dir"
 
-echo "== cdk synth of every stack, and cfn-guard"
+echo "== cdk synth of every stack, the resource-schema check and cfn-guard"
 scripts/check-infra.sh
