@@ -12,10 +12,11 @@ command -v go >/dev/null 2>&1 || { echo "Go is missing: install Go 1.26 (https:/
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 
 command -v npm >/dev/null 2>&1 || { echo "Node.js and npm are missing: install Node.js 20 or newer with npm (see .nvmrc) and rerun." >&2; exit 1; }
-# The pinned CDK CLI first: its node_modules/ sits inside the Go module, and everything below must
-# work beside it as it does for a developer (go.mod's ignore directive keeps it out of ./...).
+# The npm packages first: the infra tests check every synthesized stack against the CloudFormation
+# resource schemas in node_modules/, and node_modules/ sits inside the Go module, so everything
+# below must work beside it as it does for a developer (go.mod's ignore directive keeps it out of ./...).
 if ! npm ls --depth=0 >/dev/null 2>&1; then
-  echo "== npm ci (the pinned CDK CLI and cfn-guard rules)"
+  echo "== npm ci (CDK CLI, cfn-guard rules, CloudFormation resource schemas)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
@@ -34,14 +35,6 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
   # Durability settings off: the tests need a real server, not a crash-safe one.
   start_throwaway_postgres fsync=off synchronous_commit=off full_page_writes=off
   export TEST_DATABASE_URL="$PG_URL"
-fi
-
-# The infra tests check every synthesized stack against the CloudFormation resource schemas in
-# node_modules (package.json), as scripts/check-infra.sh does for `cdk synth`.
-command -v npm >/dev/null 2>&1 || { echo "npm is missing: install Node.js 20 or newer with npm and rerun." >&2; exit 1; }
-if ! npm ls --depth=0 >/dev/null 2>&1; then
-  echo "== npm ci (CDK CLI, cfn-guard rules, CloudFormation resource schemas)"
-  npm ci --no-audit --no-fund --loglevel=error
 fi
 
 echo "== go test"
