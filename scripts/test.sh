@@ -34,10 +34,18 @@ echo "== go test"
 go test -count=1 -timeout 20m "${packages[@]}"
 
 echo "== CDK_OUTDIR=... go run ./infra (the app synthesizes without the CLI too)"
+# With no CDK context: the environments' stacks only. With the example context of
+# docs/deploy.md (CDK_CONTEXT_JSON is how the CLI hands context to an app): a GitHub
+# trust stack per account too.
 synth_dir=$(mktemp -d)
 CDK_OUTDIR="$synth_dir" go run ./infra
-for stack in TallyUptime-staging TallyUptime-prod TallyUptime-github; do
+for stack in TallyUptime-staging TallyUptime-prod; do
   [ -s "$synth_dir/$stack.template.json" ] || { echo "go run ./infra wrote no $stack template" >&2; exit 1; }
+done
+rm -rf "$synth_dir" && mkdir "$synth_dir"
+CDK_CONTEXT_JSON=$(cat infra/example-context.json) CDK_OUTDIR="$synth_dir" go run ./infra
+for stack in TallyUptime-staging TallyUptime-prod TallyUptime-github-111111111111 TallyUptime-github-222222222222; do
+  [ -s "$synth_dir/$stack.template.json" ] || { echo "go run ./infra with infra/example-context.json wrote no $stack template" >&2; exit 1; }
 done
 rm -rf "$synth_dir"
 
