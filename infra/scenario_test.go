@@ -138,7 +138,9 @@ func rendered(v any) any {
 		if _, ok := x["Fn::Join"]; ok {
 			return renderJoin(x)
 		}
-		if _, ok := x["Ref"]; ok && len(x) == 1 {
+		_, isRef := x["Ref"]
+		_, isGetAtt := x["Fn::GetAtt"]
+		if (isRef || isGetAtt) && len(x) == 1 {
 			return renderJoin(x)
 		}
 		out := map[string]any{}
