@@ -108,8 +108,8 @@ func NewJobTask(scope constructs.Construct, id string, env Environment, network 
 		Essential:     jsii.Bool(true),
 		// The task's whole memory as the container's hard limit: the only
 		// container may use it all, and the limit is explicit (CT.ECS.PR.7).
-		MemoryLimitMiB: jsii.Number(float64(env.MemoryMiB)),
-		Environment:    &environment,
+		MemoryLimitMiB:         jsii.Number(float64(env.MemoryMiB)),
+		Environment:            &environment,
 		ReadonlyRootFilesystem: jsii.Bool(true),
 		User:                   jsii.String(nonRootUser),
 		// SIGTERM (a manual stop, a Spot interruption) makes the job roll back
