@@ -128,7 +128,9 @@ func TestBootstrapPolicyCoversEveryResourceType(t *testing.T) {
 		usedServices[strings.SplitN(createdWith[typ][0], ":", 2)[0]] = true
 	}
 	for s := range services {
-		if !usedServices[s] && s != "iam" {
+		// IAM also passes the stacks' roles and creates ECS's service-linked role; SSM is the
+		// stacks' BootstrapVersion parameter, which CloudFormation resolves.
+		if !usedServices[s] && s != "iam" && s != "ssm" {
 			t.Errorf("the policy allows %s actions, but no stack creates a %s resource", s, s)
 		}
 	}
