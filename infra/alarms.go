@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -55,17 +54,10 @@ func NewJobAlarms(scope constructs.Construct, id string, env Environment, task *
 	for _, addr := range env.AlarmEmails {
 		a.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(addr), nil))
 	}
-	// The topic policy that EventBridge's grant creates replaces SNS's default
-	// one, so CloudWatch alarms of this account need their own allow.
-	a.Topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("CloudWatchAlarmsOfThisAccount"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
-		Actions:    jsii.Strings("sns:Publish"),
-		Resources:  &[]*string{a.Topic.TopicArn()},
-		Conditions: &map[string]interface{}{
-			"StringEquals": map[string]interface{}{"aws:SourceAccount": stack.Account()},
-		},
-	}))
+	// The rules publish through an imported reference to the topic, on which
+	// CDK's grant adds nothing: the topic policy's allows are only those of
+	// allowPublishers (topic_policy.go), each held to its source.
+	ruleTarget := awssns.Topic_FromTopicArn(c, jsii.String("TopicOfRules"), a.Topic.TopicArn())
 	cdknag.NagSuppressions_AddResourceSuppressions(a.Topic, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-SNS2"),
 		Reason: jsii.String("No KMS encryption at rest: the AWS-managed aws/sns key cannot let EventBridge or CloudWatch publish, " +
@@ -100,7 +92,7 @@ func NewJobAlarms(scope constructs.Construct, id string, env Environment, task *
 	a.FailedTaskRule = awsevents.NewRule(c, jsii.String("FailedTaskRule"), &awsevents.RuleProps{
 		Description:  jsii.String(fmt.Sprintf("tally-uptime %s: the job exited non-zero", env.Name)),
 		EventPattern: ecsTaskStateChange(failed),
-		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(a.Topic, &awseventstargets.SnsTopicProps{
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(ruleTarget, &awseventstargets.SnsTopicProps{
 			Message: awsevents.RuleTargetInput_FromMultilineText(jsii.String(fmt.Sprintf(
 				"tally-uptime %s: the job failed with exit code %s (1 runtime failure, 2 configuration, 3 data, 4 locked; see docs/runbook.md).\n"+
 					"Task: %s\nStopped reason: %s\n%s",
@@ -117,7 +109,7 @@ func NewJobAlarms(scope constructs.Construct, id string, env Environment, task *
 	a.FailedStartRule = awsevents.NewRule(c, jsii.String("FailedToStartRule"), &awsevents.RuleProps{
 		Description:  jsii.String(fmt.Sprintf("tally-uptime %s: the task could not start (image, secret, network)", env.Name)),
 		EventPattern: ecsTaskStateChange(notStarted),
-		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(a.Topic, &awseventstargets.SnsTopicProps{
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(ruleTarget, &awseventstargets.SnsTopicProps{
 			Message: awsevents.RuleTargetInput_FromMultilineText(jsii.String(fmt.Sprintf(
 				"tally-uptime %s: the task failed to start, the job did not run.\n"+
 					"Task: %s\nStopped reason: %s\n"+
@@ -128,6 +120,8 @@ func NewJobAlarms(scope constructs.Construct, id string, env Environment, task *
 				env.DatabaseURLParameter, logs))),
 		})},
 	})
+
+	allowPublishers(a.Topic, env, a.FailedTaskRule, a.FailedStartRule)
 
 	a.DurationSeconds = a.Metric("DurationSeconds", "Maximum", awscdk.Duration_Hours(jsii.Number(1)))
 	a.DurationAlarm = a.DurationSeconds.CreateAlarm(c, jsii.String("DurationAlarm"), &awscloudwatch.CreateAlarmOptions{

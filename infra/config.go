@@ -50,7 +50,8 @@ type Environment struct {
 	// needs no kms:Decrypt grant.
 	DatabaseURLKeyARN string
 
-	// AlarmEmails subscribe to the alarm topic. At least one.
+	// AlarmEmails subscribe to the alarm topic. Empty means no subscription
+	// (and a synth warning); the CDK context fills it in (context.go).
 	AlarmEmails []string
 	// LogRetention of the job's log group. Default one month.
 	LogRetention awslogs.RetentionDays
@@ -66,6 +67,17 @@ type Environment struct {
 	// Job holds the defaults of the job's own flags, passed as UPTIME_* variables.
 	Job JobDefaults
 
+	// TerminationProtection refuses `cdk destroy` and stack deletion until it is turned off.
+	TerminationProtection bool
+
+	// NoDashboard leaves out the CloudWatch dashboard: an account's first three
+	// are free, each further one costs $3 a month (docs/deploy.md).
+	NoDashboard bool
+
+	// GitHubOIDCProviderARN is the account's existing GitHub OIDC provider, to
+	// import instead of creating a second one (IAM allows one per URL).
+	GitHubOIDCProviderARN string
+
 	// ImageURI replaces the image built from the repository's Dockerfile, e.g.
 	// "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tally-uptime@sha256:…".
 	ImageURI string
@@ -80,8 +92,12 @@ type Network struct {
 	// AvailabilityZones of the subnets, in order: CDK pairs SubnetIDs with
 	// them round-robin (subnet i is in zone i mod len(AvailabilityZones)).
 	AvailabilityZones []string
-	// DatabaseSecurityGroupID, when set, gets one inbound rule from the task on DatabasePort.
+	// DatabaseSecurityGroupID, when set, gets one inbound rule from the task
+	// on DatabasePort, and the task's only PostgreSQL egress goes to it.
 	DatabaseSecurityGroupID string
+	// DatabaseCIDR is the database's own address (new-VPC mode): the task's
+	// only PostgreSQL egress. With neither, the task cannot reach a database.
+	DatabaseCIDR string
 	// DatabasePort the task may connect to. Default 5432.
 	DatabasePort int
 }

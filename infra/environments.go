@@ -2,18 +2,15 @@ package main
 
 import "github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 
-// Environments is the one place that says where and how the nightly job runs.
-// Each entry becomes the stack "TallyUptime-<Name>". Anything left zero takes
-// the default documented on the Environment type (config.go).
+// Environments is the one place that says how the nightly job runs in each
+// environment. Each entry becomes the stack "TallyUptime-<Name>". Anything
+// left zero takes the default documented on the Environment type (config.go).
 //
-// The shipped entries must synthesize offline with no AWS credentials: no
-// account lookups, no Vpc.fromLookup. That is why both create their own small
-// VPC; to run next to an existing database instead, fill in Network (see the
-// "existing VPC" configuration in infra_test.go for a complete example).
-//
-// The alarm addresses use the reserved .example domain on purpose: replace
-// them with a real mailbox or list before the first deploy, and confirm the
-// subscription mail SNS sends.
+// The deployer's own values (account, region, alarm addresses, the network
+// and the GitHub repository) are not here: they come from the CDK context
+// (context.go, docs/deploy.md). Without them the app still synthesizes
+// offline, with environment-agnostic stacks, no alarm subscription, no path
+// to a database and no GitHub trust, and says so in synth warnings.
 func Environments() []Environment {
 	return []Environment{
 		{
@@ -21,28 +18,15 @@ func Environments() []Environment {
 			// An hour before prod, so a bad image or migration shows up in
 			// staging's alarms before prod runs it.
 			Schedule:     "cron(0 1 * * ? *)",
-			AlarmEmails:  []string{"uptime-alerts-staging@tally.example"},
 			LogRetention: awslogs.RetentionDays_ONE_MONTH,
 		},
 		{
 			Name:         "prod",
-			AlarmEmails:  []string{"uptime-alerts@tally.example"},
 			LogRetention: awslogs.RetentionDays_THREE_MONTHS,
 			Job:          JobDefaults{Points: 1},
+			// A `cdk destroy` or a stray delete-stack must not take the
+			// schedule and the run history with it.
+			TerminationProtection: true,
 		},
-	}
-}
-
-// GitHubActions is who may deploy and run the job from GitHub Actions: the
-// stack TallyUptime-github (github.go) trusts exactly this repository's
-// workflows on this branch and in these GitHub environments (default: one per
-// environment above, staging and prod). docs/deploy.md has the GitHub side.
-func GitHubActions() GitHubTrust {
-	return GitHubTrust{
-		Repository: "tally/uptime",
-		Branch:     "main",
-		// An AWS account holds one OIDC provider for GitHub. If another stack
-		// or a person already created it, import it instead of creating it:
-		// ExistingProviderARN: "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com",
 	}
 }

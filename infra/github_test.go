@@ -1,10 +1,10 @@
 package main
 
-// Tests of the GitHub Actions trust stack (github.go). It is synthesized with
-// the other stacks, in the shared app of infra_test.go.
+// Tests of the GitHub Actions trust stacks (github.go, github_permissions.go),
+// read from the "example" scenario: staging in account 111111111111 and prod
+// in 222222222222, so one trust stack per account.
 
 import (
-	"encoding/json"
 	"slices"
 	"sort"
 	"strings"
@@ -16,54 +16,34 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
-// githubSynth is TallyUptime-github as main.go builds it (shipped environments).
-var githubSynth *synthesized
-
-// templateOf reads a synthesized stack's template into the test helpers' shape.
-func templateOf(stack awscdk.Stack) (*synthesized, error) {
-	tmpl := assertions.Template_FromStack(stack, nil)
-	raw, err := json.Marshal(tmpl.ToJSON())
-	if err != nil {
-		return nil, err
-	}
-	var doc struct {
-		Resources map[string]map[string]any
-		Outputs   map[string]any
-	}
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return nil, err
-	}
-	return &synthesized{template: tmpl, res: doc.Resources, outputs: doc.Outputs}, nil
-}
-
-func github(t *testing.T) *synthesized {
-	t.Helper()
-	synth(t)
-	return githubSynth
-}
+var exampleAccounts = map[string]string{"staging": "111111111111", "prod": "222222222222"}
 
 func TestGitHubTrustValidate(t *testing.T) {
-	envs := Environments()
-	ok := GitHubActions().WithDefaults(envs)
+	env := Environment{Name: "staging", Account: "111111111111", Region: "eu-west-1"}
+	ok := GitHubTrust{Repository: exampleRepository, Account: env.Account, Region: env.Region, Environments: []Environment{env}}.WithDefaults()
 	if err := ok.Validate(); err != nil {
-		t.Fatalf("shipped GitHub trust: %v", err)
+		t.Fatalf("valid trust: %v", err)
 	}
 	eq(t, "default branch", ok.Branch, "main")
-	eq(t, "default environments", ok.Environments, []string{"staging", "prod"})
 	eq(t, "default qualifier", ok.BootstrapQualifier, "hnb659fds")
 	cases := map[string]func(g *GitHubTrust){
-		"no repository":        func(g *GitHubTrust) { g.Repository = "" },
-		"owner only":           func(g *GitHubTrust) { g.Repository = "tally" },
-		"wildcard repository":  func(g *GitHubTrust) { g.Repository = "tally/*" },
-		"wildcard owner":       func(g *GitHubTrust) { g.Repository = "*/uptime" },
-		"three parts":          func(g *GitHubTrust) { g.Repository = "tally/uptime/x" },
-		"wildcard branch":      func(g *GitHubTrust) { g.Branch = "release/*" },
-		"wildcard environment": func(g *GitHubTrust) { g.Environments = []string{"prod*"} },
-		"environment with :":   func(g *GitHubTrust) { g.Environments = []string{"prod:x"} },
+		"no repository":       func(g *GitHubTrust) { g.Repository = "" },
+		"owner only":          func(g *GitHubTrust) { g.Repository = "acme-corp" },
+		"wildcard repository": func(g *GitHubTrust) { g.Repository = "acme-corp/*" },
+		"wildcard owner":      func(g *GitHubTrust) { g.Repository = "*/tally-uptime" },
+		"three parts":         func(g *GitHubTrust) { g.Repository = "acme-corp/tally/x" },
+		"wildcard branch":     func(g *GitHubTrust) { g.Branch = "release/*" },
+		"no environment":      func(g *GitHubTrust) { g.Environments = nil },
+		"other account's env": func(g *GitHubTrust) { g.Environments = []Environment{{Name: "prod", Account: "222222222222"}} },
+		"env named diff":      func(g *GitHubTrust) { g.Environments = []Environment{{Name: "diff", Account: g.Account}} },
 		"not GitHub's provider": func(g *GitHubTrust) {
-			g.ExistingProviderARN = "arn:aws:iam::123456789012:oidc-provider/accounts.google.com"
+			g.ExistingProviderARN = "arn:aws:iam::111111111111:oidc-provider/accounts.google.com"
+		},
+		"another account's provider": func(g *GitHubTrust) {
+			g.ExistingProviderARN = "arn:aws:iam::222222222222:oidc-provider/token.actions.githubusercontent.com"
 		},
 		"bad qualifier": func(g *GitHubTrust) { g.BootstrapQualifier = "Not-Valid" },
+		"no account":    func(g *GitHubTrust) { g.Account = "" },
 	}
 	for name, mutate := range cases {
 		g := ok
@@ -74,194 +54,203 @@ func TestGitHubTrustValidate(t *testing.T) {
 	}
 }
 
-func TestGitHubStackSynthesizesWithTheApp(t *testing.T) {
-	g := github(t)
-	eq(t, "stack name", *g.github.StackName(), "TallyUptime-github")
-	// Account-agnostic, like the shipped environment stacks.
-	if !strings.HasPrefix(*g.github.Account(), "${Token[") {
-		t.Errorf("the GitHub stack is pinned to account %s; it must synthesize offline", *g.github.Account())
+func TestGitHubStacksOnePerAccount(t *testing.T) {
+	s := synthScenario(t, "example")
+	if len(s.github) != 2 {
+		t.Fatalf("%d GitHub stacks, want one per account (2)", len(s.github))
 	}
-	types := map[string]int{}
-	for _, r := range g.res {
-		types[r["Type"].(string)]++
+	for env, account := range exampleAccounts {
+		g := s.github[account]
+		if g == nil {
+			t.Fatalf("no GitHub stack for account %s (%s)", account, env)
+		}
+		gh := s.ghStacks[account]
+		eq(t, "stack name", *gh.StackName(), "TallyUptime-github-"+account)
+		eq(t, "pinned", []string{*gh.Account(), *gh.Region()}, []string{account, "eu-west-1"})
+		types := map[string]int{}
+		for _, r := range g.res {
+			types[r["Type"].(string)]++
+		}
+		// The provider, the environment's role and the diff role, each role with its policy.
+		eq(t, account+" resources", types, map[string]int{"AWS::IAM::OIDCProvider": 1, "AWS::IAM::Role": 2, "AWS::IAM::Policy": 2})
+		_, p := g.one(t, "AWS::IAM::OIDCProvider")
+		eq(t, "url", p["Url"], "https://token.actions.githubusercontent.com")
+		eq(t, "client ids", p["ClientIdList"], []any{"sts.amazonaws.com"})
 	}
-	eq(t, "resources", types, map[string]int{"AWS::IAM::OIDCProvider": 1, "AWS::IAM::Role": 1, "AWS::IAM::Policy": 1})
+	// No GitHub stack without a repository.
+	if n := len(synthScenario(t, "none").github); n != 0 {
+		t.Errorf("%d GitHub stacks without a githubRepository", n)
+	}
 }
 
-func TestGitHubOIDCProvider(t *testing.T) {
-	g := github(t)
-	_, p := g.one(t, "AWS::IAM::OIDCProvider")
-	eq(t, "url", p["Url"], "https://token.actions.githubusercontent.com")
-	eq(t, "client ids", p["ClientIdList"], []any{"sts.amazonaws.com"})
+// roleNamed returns a role's properties and the statements of its one policy, rendered.
+func roleNamed(t *testing.T, g *synthesized, name string) (map[string]any, []any) {
+	t.Helper()
+	for id, r := range g.ofType("AWS::IAM::Role") {
+		if props(r)["RoleName"] != name {
+			continue
+		}
+		var statements []any
+		for _, p := range g.ofType("AWS::IAM::Policy") {
+			if jsonOf(props(p)["Roles"]) == jsonOf([]any{ref(id)}) {
+				statements = append(statements, arr(obj(props(p)["PolicyDocument"])["Statement"])...)
+			}
+		}
+		return props(r), rendered(statements).([]any)
+	}
+	t.Fatalf("no role %s", name)
+	return nil, nil
 }
 
 func TestGitHubRoleTrust(t *testing.T) {
-	g := github(t)
-	providerID, _ := g.one(t, "AWS::IAM::OIDCProvider")
-	_, role := g.one(t, "AWS::IAM::Role")
-	eq(t, "role name", role["RoleName"], "tally-uptime-github-actions")
-	eq(t, "max session", role["MaxSessionDuration"], float64(3600))
-	if role["Policies"] != nil || role["ManagedPolicyArns"] != nil {
-		t.Errorf("the role has inline or managed policies: %s", jsonOf(role))
-	}
-	stmts := arr(obj(role["AssumeRolePolicyDocument"])["Statement"])
-	if len(stmts) != 1 {
-		t.Fatalf("%d trust statements, want 1: %s", len(stmts), jsonOf(stmts))
-	}
-	st := obj(stmts[0])
-	eq(t, "effect", st["Effect"], "Allow")
-	eq(t, "action", st["Action"], "sts:AssumeRoleWithWebIdentity")
-	eq(t, "principal", st["Principal"], map[string]any{"Federated": ref(providerID)})
-	eq(t, "conditions", st["Condition"], map[string]any{
-		"StringEquals": map[string]any{"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
-		"StringLike": map[string]any{"token.actions.githubusercontent.com:sub": []any{
-			"repo:tally/uptime:ref:refs/heads/main",
-			"repo:tally/uptime:environment:staging",
-			"repo:tally/uptime:environment:prod",
-		}},
-	})
-	// Whatever the configuration says, no subject may hold a wildcard.
-	for _, sub := range arr(obj(obj(st["Condition"])["StringLike"])["token.actions.githubusercontent.com:sub"]) {
-		if strings.ContainsAny(sub.(string), "*?") {
-			t.Errorf("subject %q has a wildcard", sub)
-		}
-	}
-}
-
-// TestGitHubRolePermissions checks every statement: what it allows and where.
-func TestGitHubRolePermissions(t *testing.T) {
-	g := github(t)
-	_, policy := g.one(t, "AWS::IAM::Policy")
-	got := map[string]map[string]any{}
-	var actions []string
-	for _, s := range arr(obj(policy["PolicyDocument"])["Statement"]) {
-		st := obj(s)
-		eq(t, "effect", st["Effect"], "Allow")
-		if st["NotAction"] != nil || st["NotResource"] != nil {
-			t.Errorf("NotAction/NotResource in %s", jsonOf(st))
-		}
-		for _, a := range arr(st["Action"]) {
-			if strings.Contains(a.(string), "*") {
-				t.Errorf("wildcard action %v", a)
+	s := synthScenario(t, "example")
+	for env, account := range exampleAccounts {
+		g := s.github[account]
+		providerID, _ := g.one(t, "AWS::IAM::OIDCProvider")
+		for name, subjects := range map[string][]any{
+			"tally-uptime-github-" + env: {"repo:acme-corp/tally-uptime:environment:" + env},
+			"tally-uptime-github-diff":   {"repo:acme-corp/tally-uptime:pull_request", "repo:acme-corp/tally-uptime:ref:refs/heads/main"},
+		} {
+			role, _ := roleNamed(t, g, name)
+			eq(t, name+" max session", role["MaxSessionDuration"], float64(3600))
+			if role["Policies"] != nil || role["ManagedPolicyArns"] != nil {
+				t.Errorf("%s has inline or managed policies: %s", name, jsonOf(role))
 			}
-			actions = append(actions, a.(string))
+			eq(t, name+" trust", role["AssumeRolePolicyDocument"], map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+				"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity", "Principal": map[string]any{"Federated": ref(providerID)},
+				"Condition": map[string]any{"StringEquals": map[string]any{
+					"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+					"token.actions.githubusercontent.com:sub": subjects,
+				}},
+			}}})
 		}
-		resources := []string{}
-		for _, r := range arr(st["Resource"]) {
-			resources = append(resources, renderJoin(r))
+	}
+	// No role is trusted by both environments: the staging account has no prod role.
+	for _, r := range s.github["111111111111"].ofType("AWS::IAM::Role") {
+		if strings.Contains(jsonOf(r), "environment:prod") {
+			t.Errorf("a role in the staging account trusts prod: %s", jsonOf(r))
 		}
-		got[st["Sid"].(string)] = map[string]any{"actions": arr(st["Action"]), "resources": resources, "condition": st["Condition"]}
-	}
-	sort.Strings(actions)
-	actions = slices.Compact(actions)
-	eq(t, "the role's actions", actions, []string{
-		"cloudformation:DescribeStacks", "ecs:DescribeTasks", "ecs:RunTask", "ecs:StopTask",
-		"iam:PassRole", "logs:FilterLogEvents", "logs:GetLogEvents", "sts:AssumeRole",
-	})
-
-	const pfx = "arn:${AWS::Partition}:"
-	const acct = "${AWS::AccountId}"
-	const region = "${AWS::Region}"
-	var bootstrap []string
-	for _, kind := range []string{"deploy", "file-publishing", "image-publishing", "lookup"} {
-		bootstrap = append(bootstrap, pfx+"iam::"+acct+":role/cdk-hnb659fds-"+kind+"-role-"+acct+"-"+region)
-	}
-	want := map[string]map[string]any{
-		"AssumeCdkBootstrapRoles": {"actions": []any{"sts:AssumeRole"}, "resources": bootstrap, "condition": nil},
-	}
-	for _, e := range Environments() {
-		sid := sidPart(e.Name)
-		fam := "tally-uptime-" + e.Name
-		onCluster := map[string]any{"ArnEquals": map[string]any{"ecs:cluster": map[string]any{"Fn::Join": []any{"", []any{
-			"arn:", ref("AWS::Partition"), ":ecs:", ref("AWS::Region"), ":", ref("AWS::AccountId"), ":cluster/" + fam}}}}}
-		want["RunTask"+sid] = map[string]any{"actions": []any{"ecs:RunTask"},
-			"resources": []string{pfx + "ecs:" + region + ":" + acct + ":task-definition/" + fam + ":*"}, "condition": onCluster}
-		want["WatchAndStopTasks"+sid] = map[string]any{"actions": []any{"ecs:DescribeTasks", "ecs:StopTask"},
-			"resources": []string{pfx + "ecs:" + region + ":" + acct + ":task/" + fam + "/*"}, "condition": onCluster}
-		want["PassTaskRoles"+sid] = map[string]any{"actions": []any{"iam:PassRole"},
-			"resources": []string{pfx + "iam::" + acct + ":role/" + fam + "-task", pfx + "iam::" + acct + ":role/" + fam + "-execution"},
-			"condition": map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}}}
-		want["ReadStackOutputs"+sid] = map[string]any{"actions": []any{"cloudformation:DescribeStacks"},
-			"resources": []string{pfx + "cloudformation:" + region + ":" + acct + ":stack/TallyUptime-" + e.Name + "/*"}, "condition": nil}
-		want["ReadJobLogs"+sid] = map[string]any{"actions": []any{"logs:GetLogEvents", "logs:FilterLogEvents"},
-			"resources": []string{pfx + "logs:" + region + ":" + acct + ":log-group:/tally/uptime/" + e.Name,
-				pfx + "logs:" + region + ":" + acct + ":log-group:/tally/uptime/" + e.Name + ":*"}, "condition": nil}
-	}
-	for sid, w := range want {
-		eq(t, sid, jsonOf(got[sid]), jsonOf(w))
-	}
-	if len(got) != len(want) {
-		t.Errorf("statements %d, want %d: %s", len(got), len(want), jsonOf(got))
 	}
 }
 
-// The roles the GitHub role may pass are exactly the task's two roles of each
+// TestGitHubRolePermissions is the whole policy of each role, statement by statement.
+func TestGitHubRolePermissions(t *testing.T) {
+	s := synthScenario(t, "example")
+	const pfx = "arn:${AWS::Partition}:"
+	for env, acct := range exampleAccounts {
+		g := s.github[acct]
+		fam := "tally-uptime-" + env
+		at := func(service, resource string) string { return pfx + service + ":eu-west-1:" + acct + ":" + resource }
+		iamRole := func(name string) string { return pfx + "iam::" + acct + ":role/" + name }
+		bootstrap := func(kind string) string { return iamRole("cdk-hnb659fds-" + kind + "-role-" + acct + "-eu-west-1") }
+		onCluster := map[string]any{"ArnEquals": map[string]any{"ecs:cluster": at("ecs", "cluster/"+fam)}}
+		allow := func(sid string, actions any, resources any, condition map[string]any) map[string]any {
+			st := map[string]any{"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+			if condition != nil {
+				st["Condition"] = condition
+			}
+			return st
+		}
+		_, got := roleNamed(t, g, "tally-uptime-github-"+env)
+		eq(t, env+" role policy", got, []any{
+			allow("AssumeCdkBootstrapRoles", "sts:AssumeRole",
+				[]any{bootstrap("deploy"), bootstrap("file-publishing"), bootstrap("image-publishing"), bootstrap("lookup")}, nil),
+			allow("RunTask", "ecs:RunTask", at("ecs", "task-definition/"+fam+":*"), onCluster),
+			allow("WatchAndStopTasks", []any{"ecs:DescribeTasks", "ecs:StopTask"}, at("ecs", "task/"+fam+"/*"), onCluster),
+			allow("PassTaskRoles", "iam:PassRole", []any{iamRole(fam + "-task"), iamRole(fam + "-execution")},
+				map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}}),
+			allow("ReadStackOutputs", "cloudformation:DescribeStacks", at("cloudformation", "stack/TallyUptime-"+env+"/*"), nil),
+			allow("ReadJobLogs", []any{"logs:GetLogEvents", "logs:FilterLogEvents"},
+				[]any{at("logs", "log-group:/tally/uptime/"+env), at("logs", "log-group:/tally/uptime/"+env+":*")}, nil),
+		})
+		_, diff := roleNamed(t, g, "tally-uptime-github-diff")
+		eq(t, env+" diff role policy", diff, []any{allow("AssumeCdkLookupRoles", "sts:AssumeRole", bootstrap("lookup"), nil)})
+		if d := jsonOf(diff); strings.Contains(d, "deploy-role") || strings.Contains(d, "publishing") ||
+			strings.Contains(d, "ecs:") || strings.Contains(d, "iam:PassRole") {
+			t.Errorf("the diff role can deploy, publish, run tasks or pass roles: %s", d)
+		}
+	}
+}
+
+// The roles the GitHub role may pass are exactly the task's two roles of the
 // environment stack.
 func TestGitHubPassRoleMatchesTaskRoles(t *testing.T) {
-	shipped(t, func(t *testing.T, s *synthesized) {
-		_, td := s.one(t, "AWS::ECS::TaskDefinition")
-		for what, want := range map[string]string{"TaskRoleArn": s.env.TaskRoleName(), "ExecutionRoleArn": s.env.ExecutionRoleName()} {
+	s := synthScenario(t, "example")
+	for env := range exampleAccounts {
+		e := s.envs[env]
+		_, td := e.one(t, "AWS::ECS::TaskDefinition")
+		for what, want := range map[string]string{"TaskRoleArn": e.env.TaskRoleName(), "ExecutionRoleArn": e.env.ExecutionRoleName()} {
 			id := obj(td[what])["Fn::GetAtt"].([]any)[0].(string)
-			eq(t, what+" name", props(s.res[id])["RoleName"], want)
+			eq(t, what+" name", props(e.res[id])["RoleName"], want)
 		}
-	})
+	}
 }
 
 func TestGitHubOutputs(t *testing.T) {
-	g := github(t)
-	providerID, _ := g.one(t, "AWS::IAM::OIDCProvider")
-	roleID, _ := g.one(t, "AWS::IAM::Role")
-	assert(t, "RoleArn", func() {
-		g.template.HasOutput(jsii.String("RoleArn"), map[string]any{"Value": getAtt(roleID, "Arn")})
-	})
-	assert(t, "OidcProviderArn", func() {
-		g.template.HasOutput(jsii.String("OidcProviderArn"), map[string]any{"Value": ref(providerID)})
-	})
+	s := synthScenario(t, "example")
+	for env, account := range exampleAccounts {
+		g := s.github[account]
+		names := []string{}
+		for k := range g.outputs {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		eq(t, "outputs", names, []string{"DiffRoleArn", "OidcProviderArn", sidPart(env) + "RoleArn"})
+		providerID, _ := g.one(t, "AWS::IAM::OIDCProvider")
+		assert(t, "OidcProviderArn", func() {
+			g.template.HasOutput(jsii.String("OidcProviderArn"), map[string]any{"Value": ref(providerID)})
+		})
+	}
 }
 
 func TestGitHubCdkNag(t *testing.T) {
-	g := github(t)
-	a := assertions.Annotations_FromStack(g.github.Stack)
-	for _, e := range *a.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
-		t.Errorf("cdk-nag error at %s: %v", *e.Id, e.Entry.Data)
-	}
-	for _, w := range *a.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
-		t.Errorf("cdk-nag warning at %s: %v", *w.Id, w.Entry.Data)
-	}
-	got := []string{}
-	for _, r := range g.res {
-		for _, sup := range arr(obj(obj(r["Metadata"])["cdk_nag"])["rules_to_suppress"]) {
-			got = append(got, r["Type"].(string)+" "+obj(sup)["id"].(string))
-			if reason, _ := obj(sup)["reason"].(string); len(reason) < 60 {
-				t.Errorf("suppression %v has no real reason", obj(sup)["id"])
-			}
-			// Only the named wildcard resources, never a blanket IAM5.
-			applies := arr(obj(sup)["applies_to"])
-			if len(applies) == 0 {
-				t.Errorf("%s suppression applies to everything", obj(sup)["id"])
-			}
-			for _, a := range applies {
-				if !strings.HasPrefix(a.(string), "Resource::arn:") || strings.Contains(a.(string), "Action::") {
-					t.Errorf("suppression applies to %v", a)
+	s := synthScenario(t, "example")
+	for account, g := range s.github {
+		a := s.annotations["TallyUptime-github-"+account]
+		for _, e := range *a.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
+			t.Errorf("cdk-nag error at %s: %v", *e.Id, e.Entry.Data)
+		}
+		for _, w := range *a.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
+			t.Errorf("cdk-nag warning at %s: %v", *w.Id, w.Entry.Data)
+		}
+		got := []string{}
+		for _, r := range g.res {
+			for _, sup := range arr(obj(obj(r["Metadata"])["cdk_nag"])["rules_to_suppress"]) {
+				got = append(got, r["Type"].(string)+" "+obj(sup)["id"].(string))
+				// Only the named wildcard resources, never a blanket IAM5.
+				applies := arr(obj(sup)["applies_to"])
+				if len(applies) == 0 {
+					t.Errorf("%s suppression applies to everything", obj(sup)["id"])
+				}
+				for _, a := range applies {
+					if !strings.HasPrefix(a.(string), "Resource::arn:") {
+						t.Errorf("suppression applies to %v", a)
+					}
 				}
 			}
 		}
+		sort.Strings(got)
+		// The environment's role only; the diff role names no wildcard.
+		eq(t, "suppressions", got, []string{"AWS::IAM::Policy AwsSolutions-IAM5", "AWS::IAM::Role AwsSolutions-IAM5"})
 	}
-	sort.Strings(got)
-	eq(t, "suppressions", got, []string{"AWS::IAM::Policy AwsSolutions-IAM5", "AWS::IAM::Role AwsSolutions-IAM5"})
 }
 
-// An imported provider (an account holds one per URL) and environments pinned
-// to an account and region: the trust points at the given provider, nothing is
-// created for it, and the permissions name the pinned account and region.
-func TestGitHubExistingProviderAndPinnedEnvironment(t *testing.T) {
-	synth(t) // jsii is up and the shared app built; this is a second, small app
+// One account hosting both environments, with GitHub's provider already in
+// it: one stack, the provider imported, a role per environment, and one diff
+// role for the account's two regions.
+func TestGitHubSharedAccountImportsProvider(t *testing.T) {
+	synthScenario(t, "none") // jsii is up; this is a small app of its own
+	const provider = "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"
+	envs := []Environment{
+		{Name: "staging", Account: "111111111111", Region: "eu-west-1", GitHubOIDCProviderARN: provider},
+		{Name: "prod", Account: "111111111111", Region: "eu-central-1"},
+	}
+	trusts, err := GitHubTrusts(exampleRepository, envs)
+	if err != nil || len(trusts) != 1 {
+		t.Fatalf("trusts %d, %v; want one for the shared account", len(trusts), err)
+	}
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
-	trust := GitHubActions()
-	trust.ExistingProviderARN = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
-	trust.Environments = []string{"legacy", "legacy-approval"}
-	legacy := existingVPC().WithDefaults()
-	gh, err := NewGitHubStack(app, trust, []Environment{legacy})
+	gh, err := NewGitHubStack(app, trusts[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,28 +262,30 @@ func TestGitHubExistingProviderAndPinnedEnvironment(t *testing.T) {
 	if n := len(g.ofType("AWS::IAM::OIDCProvider")); n != 0 {
 		t.Errorf("%d OIDC providers created next to the imported one", n)
 	}
-	_, role := g.one(t, "AWS::IAM::Role")
-	st := obj(arr(obj(role["AssumeRolePolicyDocument"])["Statement"])[0])
-	eq(t, "federated", st["Principal"], map[string]any{"Federated": trust.ExistingProviderARN})
-	eq(t, "subjects", obj(obj(st["Condition"])["StringLike"])["token.actions.githubusercontent.com:sub"], []any{
-		"repo:tally/uptime:ref:refs/heads/main",
-		"repo:tally/uptime:environment:legacy",
-		"repo:tally/uptime:environment:legacy-approval",
+	role, _ := roleNamed(t, g, "tally-uptime-github-prod")
+	eq(t, "federated", obj(arr(obj(role["AssumeRolePolicyDocument"])["Statement"])[0])["Principal"], map[string]any{"Federated": provider})
+	_, diff := roleNamed(t, g, "tally-uptime-github-diff")
+	lookup := arr(obj(diff[0])["Resource"])
+	eq(t, "lookup roles", lookup, []any{
+		"arn:${AWS::Partition}:iam::111111111111:role/cdk-hnb659fds-lookup-role-111111111111-eu-west-1",
+		"arn:${AWS::Partition}:iam::111111111111:role/cdk-hnb659fds-lookup-role-111111111111-eu-central-1",
 	})
-	_, policy := g.one(t, "AWS::IAM::Policy")
-	doc := jsonOf(policy)
-	for _, want := range []string{
-		":iam::123456789012:role/cdk-hnb659fds-deploy-role-123456789012-eu-west-1",
-		":ecs:eu-west-1:123456789012:task-definition/tally-uptime-legacy:*",
-		":iam::123456789012:role/tally-uptime-legacy-execution",
-		":logs:eu-west-1:123456789012:log-group:/tally/uptime/legacy:*",
-	} {
-		if !strings.Contains(doc, want) {
-			t.Errorf("policy lacks %s: %s", want, doc)
-		}
+	_, prodPolicy := roleNamed(t, g, "tally-uptime-github-prod")
+	if p := jsonOf(prodPolicy); strings.Contains(p, "eu-west-1") || strings.Contains(p, "tally-uptime-staging") {
+		t.Errorf("prod's role reaches staging: %s", p)
 	}
-	a := assertions.Annotations_FromStack(gh.Stack)
-	for _, e := range *a.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
-		t.Errorf("cdk-nag error at %s: %v", *e.Id, e.Entry.Data)
+
+	// Two providers named for one account is a contradiction.
+	envs[1].GitHubOIDCProviderARN = "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com/x"
+	if _, err := GitHubTrusts(exampleRepository, envs); err == nil {
+		t.Error("two providers in one account accepted")
+	}
+	// A repository needs every environment's account.
+	if _, err := GitHubTrusts(exampleRepository, []Environment{{Name: "staging"}}); err == nil ||
+		!strings.Contains(err.Error(), "environments.staging") {
+		t.Errorf("an environment without an account: %v", err)
+	}
+	if !slices.Contains(trusts[0].DiffSubjects(), "repo:acme-corp/tally-uptime:pull_request") {
+		t.Error("the diff role does not trust pull requests")
 	}
 }

@@ -54,7 +54,7 @@ func existingVPC() Environment {
 		},
 		DatabaseURLParameter: "/legacy/uptime/database-url",
 		DatabaseURLKeyARN:    "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555",
-		AlarmEmails:          []string{"a@tally.example", "b@tally.example"},
+		AlarmEmails:          []string{"a@acme-corp.io", "b@acme-corp.io"},
 		LogRetention:         awslogs.RetentionDays_ONE_WEEK,
 		CPU:                  512,
 		MemoryMiB:            1024,
@@ -68,7 +68,7 @@ func existingVPC() Environment {
 // needs (validate.go): only the capacity provider changes; the task and its
 // image stay ARM64.
 func spotOnly() Environment {
-	return Environment{Name: "spot", AlarmEmails: []string{"a@tally.example"}, Spot: true,
+	return Environment{Name: "spot", AlarmEmails: []string{"a@acme-corp.io"}, Spot: true,
 		Network: Network{VpcID: "vpc-0a1b2c3d4e5f60718", SubnetIDs: []string{"subnet-0aaa1111bbbb2222c"},
 			AvailabilityZones: []string{"eu-west-1a"}}}
 }
@@ -80,7 +80,6 @@ type synthesized struct {
 	res      map[string]map[string]any // logical id -> resource
 	outputs  map[string]any
 	assets   map[string]any // <stack>.assets.json
-	github   *GitHubStack   // only for the TallyUptime-github stack (githubSynth)
 }
 
 var (
@@ -106,16 +105,6 @@ func synth(t *testing.T) map[string]*synthesized {
 			if err != nil {
 				return err
 			}
-			// The GitHub trust stack as main.go builds it: for the shipped environments.
-			var shippedEnvs []Environment
-			for _, s := range built[:len(Environments())] {
-				shippedEnvs = append(shippedEnvs, s.Env)
-			}
-			gh, err := NewGitHubStack(app, GitHubActions(), shippedEnvs)
-			if err != nil {
-				return err
-			}
-			awscdk.Aspects_Of(gh.Stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Reports: jsii.Bool(false)}), nil)
 			for _, s := range built {
 				awscdk.Aspects_Of(s.Stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Reports: jsii.Bool(false)}), nil)
 			}
@@ -142,11 +131,6 @@ func synth(t *testing.T) map[string]*synthesized {
 				stacks[s.Env.Name] = &synthesized{env: s.Env, stack: s, template: tmpl,
 					res: doc.Resources, outputs: doc.Outputs, assets: assets}
 			}
-			githubSynth, err = templateOf(gh.Stack)
-			if err != nil {
-				return err
-			}
-			githubSynth.github = gh
 			return nil
 		}()
 	})
@@ -268,7 +252,6 @@ func TestEnvironmentValidate(t *testing.T) {
 		"bad name":            func(e *Environment) { e.Name = "QA_1" },
 		"bad schedule":        func(e *Environment) { e.Schedule = "0 2 * * *" },
 		"bad time zone":       func(e *Environment) { e.TimeZone = "Mars/Olympus" },
-		"no e-mail":           func(e *Environment) { e.AlarmEmails = nil },
 		"bad e-mail":          func(e *Environment) { e.AlarmEmails = []string{"nobody"} },
 		"bad cpu":             func(e *Environment) { e.CPU = 300 },
 		"memory too small":    func(e *Environment) { e.CPU, e.MemoryMiB = 1024, 512 },
@@ -307,9 +290,9 @@ func TestJobDefaultsVariables(t *testing.T) {
 }
 
 func TestNewStacksRejectsDuplicates(t *testing.T) {
-	e := Environment{Name: "qa", AlarmEmails: []string{"x@y.example"}}
-	if _, err := NewStacks(nil, []Environment{e, e}); err == nil {
-		t.Error("two environments named qa were accepted")
+	e := Environment{Name: "qa", AlarmEmails: []string{"x@acme-corp.io"}}
+	if _, err := NewStacks(nil, []Environment{e, e}); err == nil || !strings.Contains(err.Error(), "configured twice") {
+		t.Errorf("two environments named qa: %v", err)
 	}
 }
 
@@ -656,8 +639,8 @@ func TestNetworkShipped(t *testing.T) {
 			t.Errorf("the task's group has inbound rules")
 		}
 		eq(t, "egress", sg["SecurityGroupEgress"], []any{
+			// No database address without the CDK context: no PostgreSQL egress at all.
 			map[string]any{"CidrIp": "0.0.0.0/0", "Description": "HTTPS to ECR, SSM and CloudWatch Logs", "FromPort": 443, "IpProtocol": "tcp", "ToPort": 443},
-			map[string]any{"CidrIp": "0.0.0.0/0", "Description": "PostgreSQL to the database", "FromPort": 5432, "IpProtocol": "tcp", "ToPort": 5432},
 		})
 		_, fl := s.one(t, "AWS::EC2::FlowLog")
 		eq(t, "flow log traffic", fl["TrafficType"], "REJECT")

@@ -1,7 +1,7 @@
 // Command infra is the CDK app of tally-uptime: one stack per environment in
-// environments.go. cdk.json runs it (`npx cdk synth`); `CDK_OUTDIR=dir go run
-// ./infra` synthesizes without the CLI. Both work offline for the shipped
-// configuration.
+// environments.go, filled in from the CDK context (context.go), plus the GitHub
+// trust stacks. cdk.json runs it (`npx cdk synth`); `CDK_OUTDIR=dir go run
+// ./infra` synthesizes without the CLI. Both work offline.
 package main
 
 import (
@@ -23,13 +23,7 @@ func main() {
 func run() error {
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
-	envs := Environments()
-	if _, err := NewStacks(app, envs); err != nil {
-		return err
-	}
-	// The GitHub Actions trust is one more stack next to the environments'
-	// (NewStacks filled in their defaults).
-	if _, err := NewGitHubStack(app, GitHubActions(), envs); err != nil {
+	if _, _, err := BuildApp(app); err != nil {
 		return err
 	}
 	// cdk-nag on every synth, not only in the tests: an unsuppressed
@@ -39,6 +33,48 @@ func run() error {
 	return nil
 }
 
+// BuildApp adds every stack to app: one per environment of environments.go
+// with the deployer's values from the app's CDK context, and, when the
+// context names a GitHub repository, one GitHub trust stack per account.
+func BuildApp(app awscdk.App) ([]*UptimeStack, []*GitHubStack, error) {
+	ctx, err := ReadDeployContext(func(key string) any { return app.Node().TryGetContext(jsii.String(key)) })
+	if err != nil {
+		return nil, nil, err
+	}
+	envs, err := ctx.Apply(Environments())
+	if err != nil {
+		return nil, nil, err
+	}
+	stacks, err := NewStacks(app, envs)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ctx.GitHubRepository == "" {
+		for _, s := range stacks {
+			awscdk.Annotations_Of(s.Stack).AddWarningV2(jsii.String("tally-uptime:noGitHubRepository"), jsii.String(
+				"No githubRepository in the CDK context: no GitHub Actions trust stack is synthesized, so no workflow can deploy or run this environment."), nil)
+		}
+		return stacks, nil, nil
+	}
+	withDefaults := make([]Environment, len(stacks))
+	for i, s := range stacks {
+		withDefaults[i] = s.Env
+	}
+	trusts, err := GitHubTrusts(ctx.GitHubRepository, withDefaults)
+	if err != nil {
+		return nil, nil, err
+	}
+	var github []*GitHubStack
+	for _, t := range trusts {
+		g, err := NewGitHubStack(app, t)
+		if err != nil {
+			return nil, nil, err
+		}
+		github = append(github, g)
+	}
+	return stacks, github, nil
+}
+
 // NewStacks validates every environment first, so one bad entry stops the
 // synth before anything is built, then adds one stack per environment.
 func NewStacks(app awscdk.App, envs []Environment) ([]*UptimeStack, error) {
@@ -46,6 +82,9 @@ func NewStacks(app awscdk.App, envs []Environment) ([]*UptimeStack, error) {
 	for i, e := range envs {
 		envs[i] = e.WithDefaults()
 		if err := envs[i].Validate(); err != nil {
+			return nil, err
+		}
+		if err := envs[i].checkDeployerValues(); err != nil {
 			return nil, err
 		}
 		if seen[e.Name] {

@@ -64,12 +64,13 @@ func NewJobNetwork(scope constructs.Construct, id string, env Environment) *JobN
 			jsii.String("PostgreSQL to the database's security group"), jsii.Bool(false))
 		db.AddIngressRule(n.SecurityGroup, awsec2.Port_Tcp(jsii.Number(port)),
 			jsii.String(fmt.Sprintf("tally-uptime %s nightly job", env.Name)), jsii.Bool(false))
-	} else {
-		// Without the database's group we cannot name it as the peer; the
-		// database is reached by address (e.g. a managed PostgreSQL's endpoint).
-		n.SecurityGroup.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(port)),
-			jsii.String("PostgreSQL to the database"), jsii.Bool(false))
+	} else if cidr := env.Network.DatabaseCIDR; cidr != "" {
+		// The database's own address (a managed PostgreSQL's endpoint), and
+		// nothing wider: the job's TLS verification is the other half.
+		n.SecurityGroup.AddEgressRule(awsec2.Peer_Ipv4(jsii.String(cidr)), awsec2.Port_Tcp(jsii.Number(port)),
+			jsii.String("PostgreSQL to the database at "+cidr), jsii.Bool(false))
 	}
+	// With neither, no PostgreSQL egress at all; the stack warns (stack.go).
 	return n
 }
 

@@ -25,8 +25,9 @@ type UptimeStack struct {
 // WithDefaults and Validate.
 func NewUptimeStack(scope constructs.Construct, env Environment) *UptimeStack {
 	props := &awscdk.StackProps{
-		StackName:   jsii.String(env.StackName()),
-		Description: jsii.String(fmt.Sprintf("tally-uptime %s: the nightly Uptime contributions job on ECS Fargate", env.Name)),
+		StackName:             jsii.String(env.StackName()),
+		Description:           jsii.String(fmt.Sprintf("tally-uptime %s: the nightly Uptime contributions job on ECS Fargate", env.Name)),
+		TerminationProtection: jsii.Bool(env.TerminationProtection),
 	}
 	if env.Account != "" || env.Region != "" {
 		props.Env = &awscdk.Environment{}
@@ -47,9 +48,35 @@ func NewUptimeStack(scope constructs.Construct, env Environment) *UptimeStack {
 	s.Task = NewJobTask(stack, "Task", env, s.Network)
 	s.Schedule = NewNightlySchedule(stack, "Schedule", env, s.Task, s.Network)
 	s.Alarms = NewJobAlarms(stack, "Alarms", env, s.Task, s.Schedule)
-	s.Dashboard = NewJobDashboard(stack, "Dashboard", env, s.Task, s.Alarms)
+	if !env.NoDashboard {
+		s.Dashboard = NewJobDashboard(stack, "Dashboard", env, s.Task, s.Alarms)
+	}
 	s.addOutputs()
+	s.warnAboutMissingValues()
 	return s
+}
+
+// warnAboutMissingValues names, as synth warnings, each deployer value the
+// environment lacks and what the stack does without it.
+func (s *UptimeStack) warnAboutMissingValues() {
+	e := s.Env
+	key := ContextEnvironments + "." + e.Name
+	var warnings [][2]string
+	if e.Account == "" || e.Region == "" {
+		warnings = append(warnings, [2]string{"noAccount", fmt.Sprintf("No account and region for %s (context %s.account and .region): "+
+			"the stack is environment-agnostic and deploys wherever the credentials point.", e.Name, key)})
+	}
+	if len(e.AlarmEmails) == 0 {
+		warnings = append(warnings, [2]string{"noAlarmEmails", fmt.Sprintf("No alarm e-mail for %s (context %s.alarmEmails): "+
+			"the alarm topic has no subscription and nobody hears of a failed run.", e.Name, key)})
+	}
+	if e.Network.DatabaseCIDR == "" && e.Network.DatabaseSecurityGroupID == "" {
+		warnings = append(warnings, [2]string{"noDatabasePath", fmt.Sprintf("No database address for %s (context %s.databaseCidr, "+
+			"or vpcId with databaseSecurityGroupId): the task has no PostgreSQL egress and every run fails to connect.", e.Name, key)})
+	}
+	for _, w := range warnings {
+		awscdk.Annotations_Of(s.Stack).AddWarningV2(jsii.String("tally-uptime:"+w[0]), jsii.String(w[1]), nil)
+	}
 }
 
 // BackfillExample is the command override the RunTaskCommand output shows.
@@ -91,8 +118,11 @@ func (s *UptimeStack) addOutputs() {
 		{"LogStreamPrefix", LogStreamPrefix, "Streams are <prefix>/" + ContainerName + "/<task id>"},
 		{"AlarmTopicArn", *s.Alarms.Topic.TopicArn(), "SNS topic of every alarm"},
 		{"CapacityProvider", env.CapacityProvider(), "FARGATE or FARGATE_SPOT"},
-		{"DashboardUrl", s.Dashboard.URL(), "CloudWatch dashboard " + s.Dashboard.Name + ": runs, duration, work done, alarms, last run summaries"},
 		{"RunTaskCommand", runTask, "A dry-run backfill of January 2026, ready to paste; change the command to taste"},
+	}
+	if s.Dashboard != nil {
+		outputs = append(outputs, struct{ name, value, description string }{"DashboardUrl", s.Dashboard.URL(),
+			"CloudWatch dashboard " + s.Dashboard.Name + ": runs, duration, work done, alarms, last run summaries"})
 	}
 	for _, o := range outputs {
 		awscdk.NewCfnOutput(s.Stack, jsii.String(o.name), &awscdk.CfnOutputProps{

@@ -12,9 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -101,15 +99,6 @@ func NewJobTask(scope constructs.Construct, id string, env Environment, network 
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 
-	// Imported, never created: CloudFormation cannot create SecureStrings.
-	paramAttrs := &awsssm.SecureStringParameterAttributes{ParameterName: jsii.String(env.DatabaseURLParameter)}
-	if env.DatabaseURLKeyARN != "" {
-		// A customer-managed key needs kms:Decrypt on exactly that key; the
-		// AWS-managed aws/ssm key needs no grant, so none is given then.
-		paramAttrs.EncryptionKey = awskms.Key_FromKeyArn(c, jsii.String("DatabaseURLKey"), jsii.String(env.DatabaseURLKeyARN))
-	}
-	databaseURL := awsssm.StringParameter_FromSecureStringParameterAttributes(c, jsii.String("DatabaseURL"), paramAttrs)
-
 	environment := map[string]*string{"UPTIME_ENVIRONMENT": jsii.String(env.Name)}
 	for k, v := range env.Job.Variables() {
 		environment[k] = jsii.String(v)
@@ -121,13 +110,8 @@ func NewJobTask(scope constructs.Construct, id string, env Environment, network 
 		Essential:     jsii.Bool(true),
 		// The task's whole memory as the container's hard limit: the only
 		// container may use it all, and the limit is explicit (CT.ECS.PR.7).
-		MemoryLimitMiB: jsii.Number(float64(env.MemoryMiB)),
-		Environment:    &environment,
-		// Through the task's secrets, so the URL with its password never
-		// appears in the task definition, the console or describe-tasks.
-		Secrets: &map[string]awsecs.Secret{
-			"DATABASE_URL": awsecs.Secret_FromSsmParameter(databaseURL),
-		},
+		MemoryLimitMiB:         jsii.Number(float64(env.MemoryMiB)),
+		Environment:            &environment,
 		ReadonlyRootFilesystem: jsii.Bool(true),
 		User:                   jsii.String(nonRootUser),
 		// SIGTERM (a manual stop, a Spot interruption) makes the job roll back
@@ -142,6 +126,8 @@ func NewJobTask(scope constructs.Construct, id string, env Environment, network 
 			Mode: awsecs.AwsLogDriverMode_BLOCKING,
 		}),
 	})
+
+	useDatabaseURL(c, env, t.TaskDefinition, executionRole)
 
 	cdknag.NagSuppressions_AddResourceSuppressions(t.TaskDefinition, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-ECS2"),

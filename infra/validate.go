@@ -36,9 +36,6 @@ func (e Environment) identityProblems() []string {
 	if !envNamePattern.MatchString(e.Name) {
 		p = append(p, "the name must be 1-20 lower-case letters, digits or dashes, starting with a letter")
 	}
-	if len(e.AlarmEmails) == 0 {
-		p = append(p, "at least one alarm e-mail address is needed, or failures go unnoticed")
-	}
 	for _, a := range e.AlarmEmails {
 		if !emailPattern.MatchString(a) {
 			p = append(p, fmt.Sprintf("alarm e-mail %q is not an address", a))

@@ -41,21 +41,32 @@ if [[ -n ${CHECK_INFRA_KEEP:-} ]]; then
 	rm -rf "$out" && mkdir -p "$out"
 else
 	out=$(mktemp -d)
-	trap 'rm -rf "$out"' EXIT
 fi
 
-echo "== cdk synth (offline, no AWS credentials) into $out"
+example_out=$(mktemp -d)
+trap 'rm -rf "$example_out"; [[ -n ${CHECK_INFRA_KEEP:-} ]] || rm -rf "$out"' EXIT
+
 # No credentials and no way to find any: the shipped configuration must not
 # need them. Notices, telemetry and the version check would reach the network.
-env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
-	-u AWS_DEFAULT_PROFILE -u AWS_REGION -u AWS_DEFAULT_REGION -u CDK_DEFAULT_ACCOUNT -u CDK_DEFAULT_REGION \
-	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
-	CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=1 \
-	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 \
-	npx --no-install cdk synth --quiet --no-notices --output "$out"
+offline_synth() {
+	env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
+		-u AWS_DEFAULT_PROFILE -u AWS_REGION -u AWS_DEFAULT_REGION -u CDK_DEFAULT_ACCOUNT -u CDK_DEFAULT_REGION \
+		AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
+		CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=1 \
+		JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 \
+		npx --no-install cdk synth --quiet --no-notices "$@"
+}
+echo "== cdk synth (offline, no AWS credentials, no context) into $out"
+offline_synth --output "$out"
+# The example context of docs/deploy.md (CDK_CONTEXT_JSON is how the CLI hands context to the
+# app). Straight through the app: with an account and region, the new VPC's availability zones
+# are a lookup that the CLI would make with the deployer's credentials, and there are none here.
+echo "== go run ./infra with infra/example-context.json into $example_out"
+CDK_CONTEXT_JSON=$(cat infra/example-context.json) CDK_OUTDIR="$example_out" \
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 go run ./infra
 
 shopt -s nullglob
-templates=("$out"/*.template.json)
+templates=("$out"/*.template.json "$example_out"/*.template.json)
 shopt -u nullglob
 ((${#templates[@]} > 0)) || { echo "check-infra: cdk synth wrote no template into $out." >&2; exit 1; }
 
