@@ -490,8 +490,8 @@ func TestContentionRounds(t *testing.T) {
 	t.Logf("%d rounds: one run wrote and the other exited 4 in each; winner: %v", n, wins)
 }
 
-// A run that meets a row lock on a leaderboard entry waits no longer than its deadline, then
-// exits 1 having written nothing.
+// A run that meets a row lock on a leaderboard entry (a writer's SELECT ... FOR UPDATE) waits for
+// it at its table lock, no longer than its deadline, then exits 1 having written nothing.
 func TestLeaderboardRowLocked(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
@@ -514,7 +514,7 @@ func TestLeaderboardRowLocked(t *testing.T) {
 	}
 
 	p := startJob(t, faultEnv(t, db), "--timeout", "3s")
-	waitActivity(t, db, p, `wait_event_type = 'Lock' AND wait_event IN ('transactionid', 'tuple')`)
+	waitActivity(t, db, p, `wait_event_type = 'Lock' AND wait_event = 'relation'`)
 	r := p.wait(t)
 	r.expect(t, exitRuntime)
 	r.oneStderrLine(t, "deadline of 3s passed", "rolled back")

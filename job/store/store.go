@@ -101,13 +101,15 @@ func Redacted(databaseURL string) string {
 }
 
 // Transient reports failures that the same run may well survive if it starts again: a
-// serialization failure, a deadlock, the server shutting the connection or refusing new ones while
-// it restarts, or the connection breaking. Cancellations, timeouts and every other error are not.
+// serialization failure, a deadlock, a unique violation or lock wait that a concurrent writer
+// caused, the server shutting the connection or refusing new ones while it restarts, or the
+// connection breaking. Cancellations, timeouts and every other error are not.
 func Transient(err error) bool {
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
 		switch pqErr.Code {
 		case "40001", "40P01", // serialization_failure, deadlock_detected
+			"23505", "55P03", // unique_violation, lock_not_available: a concurrent writer got there first or held on
 			"57P01", "57P02", // admin_shutdown, crash_shutdown: the server ended the session
 			"57P03",                   // cannot_connect_now: the server is shutting down or starting up (a restart, a failover)
 			"08000", "08003", "08006": // connection_exception, connection_does_not_exist, connection_failure

@@ -89,6 +89,11 @@ func (g Generator) Run(ctx context.Context, tx *sqlx.Tx, opts Options) (Result, 
 		return Result{}, err
 	}
 
+	if !opts.DryRun {
+		if err := g.lockTable(ctx, tx, "contributions_contribution", contributionsWait); err != nil {
+			return Result{}, err
+		}
+	}
 	res, err := g.plan(ctx, tx, opts, typ, userIDs, plannedRates)
 	if err != nil || opts.DryRun || res.ContributionsCreated == 0 {
 		return res, err
@@ -174,6 +179,10 @@ func (g Generator) write(ctx context.Context, tx *sqlx.Tx, opts Options, typ upt
 		return res, fmt.Errorf("insert contributions: wrote %d rows, planned %d", n, res.ContributionsCreated)
 	}
 	g.Log.InfoContext(ctx, "contributions inserted", "count", res.ContributionsCreated)
+
+	if err := g.lockTable(ctx, tx, "leaderboard_leaderboardentry", entriesWait); err != nil {
+		return res, err
+	}
 
 	if err := tx.QueryRowxContext(ctx, sqlLeaderboard, opts.Now, typ.ID).
 		Scan(&res.EntriesUpdated, &res.EntriesCreated); err != nil {
