@@ -292,7 +292,7 @@ func resolveUsers(ctx context.Context, tx *sqlx.Tx, emails []string) ([]int64, e
 func loadMultipliers(ctx context.Context, tx *sqlx.Tx, typeID int64) ([]Multiplier, error) {
 	var history []Multiplier
 	err := tx.SelectContext(ctx, &history, `
-		SELECT valid_from, multiplier_value::text AS value
+		SELECT id, valid_from, multiplier_value::text AS value
 		FROM leaderboard_globalleaderboardmultiplier
 		WHERE contribution_type_id = $1
 		ORDER BY valid_from, id`, typeID)
