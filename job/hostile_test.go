@@ -6,6 +6,8 @@ package main
 import (
 	"fmt"
 	"testing"
+
+	"github.com/tally/uptime/internal/testdb"
 )
 
 // Two Uptime multipliers valid from the same instant with different values: the dry run and the
@@ -31,5 +33,64 @@ func TestConflictingMultipliers(t *testing.T) {
 		r.expect(t, exitData)
 		r.oneStderrLine(t, fmt.Sprintf("%d (1.50)", first), fmt.Sprintf("%d (3.00)", second), validFrom)
 		unchanged(t, db, before)
+	}
+}
+
+// traps are objects planted in public that PostgreSQL would pick over pg_catalog's for the
+// argument types the job uses (an exact match beats an implicit cast wherever pg_catalog sits on
+// the path). Each counts its calls in a sequence, which a rollback does not undo.
+const traps = `
+	CREATE SEQUENCE public.trap_calls;
+	CREATE FUNCTION public.lower(character varying) RETURNS text LANGUAGE plpgsql AS
+	    $$ BEGIN PERFORM pg_catalog.nextval('public.trap_calls'); RETURN pg_catalog.lower($1::text); END $$;
+	CREATE FUNCTION public.trap_eq(character varying, character varying) RETURNS boolean LANGUAGE plpgsql AS
+	    $$ BEGIN PERFORM pg_catalog.nextval('public.trap_calls'); RETURN $1::text OPERATOR(pg_catalog.=) $2::text; END $$;
+	CREATE OPERATOR public.= (LEFTARG = character varying, RIGHTARG = character varying, FUNCTION = public.trap_eq);
+	CREATE FUNCTION public.to_char(date, text) RETURNS text LANGUAGE plpgsql AS
+	    $$ BEGIN PERFORM pg_catalog.nextval('public.trap_calls'); RETURN pg_catalog.to_char($1::timestamp, $2); END $$;
+	CREATE FUNCTION public.unnest(timestamptz[]) RETURNS SETOF timestamptz LANGUAGE plpgsql AS
+	    $$ BEGIN PERFORM pg_catalog.nextval('public.trap_calls'); RETURN QUERY SELECT pg_catalog.unnest($1::anyarray); END $$;
+	CREATE FUNCTION public.unnest(text[]) RETURNS SETOF text LANGUAGE plpgsql AS
+	    $$ BEGIN PERFORM pg_catalog.nextval('public.trap_calls'); RETURN QUERY SELECT pg_catalog.unnest($1::anyarray); END $$;`
+
+// trapCalls is how many times the traps have run.
+func trapCalls(t *testing.T, db *testdb.DB) int64 {
+	t.Helper()
+	var n int64
+	if err := db.QueryRow("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM public.trap_calls").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Traps planted in public never run in the job, in a dry run (with --user, which compares
+// e-mail addresses) or a real run, and the run's outcome is right.
+func TestPlantedObjectsNeverRun(t *testing.T) {
+	t.Parallel()
+	db := sampleDB(t)
+	mustExec(t, db, traps)
+	// The traps work: in a session with public on its path, each of the job's expressions hits one.
+	mustExec(t, db, `SELECT lower(email), email = email, to_char(current_date, 'YYYY'),
+		(SELECT count(*) FROM unnest(ARRAY[now()])), (SELECT count(*) FROM unnest(ARRAY['x']::text[]))
+		FROM users_user WHERE id = (SELECT min(id) FROM users_user)`)
+	if n := trapCalls(t, db); n < 5 {
+		t.Fatalf("the traps ran %d times in a session with public on its path, want at least 5", n)
+	}
+	planted := trapCalls(t, db)
+
+	runJob(t, jobEnv(db.URL), "--dry-run", "--user", "ADA@example.com").expect(t, exitOK)
+	r := runJob(t, jobEnv(db.URL))
+	r.expect(t, exitOK)
+	if n := trapCalls(t, db) - planted; n != 0 {
+		t.Errorf("planted functions and operators ran %d times during the job's runs", n)
+	}
+	if num(t, r.summary(t), "contributions_created") == 0 {
+		t.Fatal("the run created nothing, so it proves nothing")
+	}
+	checkComplete(t, db)
+	v := checkInvariants(t, db)
+	v.MissingEntries = 0 // the sample's erin has only an undated Uptime row, so no run gives her entries
+	if v != (invariants{}) {
+		t.Errorf("after a run beside the traps: %+v", v)
 	}
 }

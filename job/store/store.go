@@ -165,6 +165,10 @@ func configure(ctx context.Context, tx *sqlx.Tx) error {
 		// JIT decides on estimated cost, and scratch tables start with wild estimates: it
 		// compiled for ~0.4 s per statement here and saved nothing on these set operations.
 		"jit": "off",
+		// Only PostgreSQL's own functions, operators and types: an object planted in public (say
+		// lower(varchar), an exact match that beats pg_catalog's lower(text)) must never run in
+		// the job. Tally's tables are named public.<table>; the run's scratch tables are temporary.
+		"search_path": "pg_catalog, pg_temp",
 	}
 	if deadline, ok := ctx.Deadline(); ok {
 		ms := max(time.Until(deadline).Milliseconds(), 1)
@@ -245,7 +249,7 @@ func CheckSchema(ctx context.Context, tx *sqlx.Tx) error {
 		SELECT t.name AS table_name, a.attname AS column_name, format_type(a.atttypid, NULL) AS type,
 		       a.attnotnull AS not_null, (a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '') AS has_default
 		FROM unnest($1::text[]) AS t (name)
-		JOIN pg_attribute AS a ON a.attrelid = to_regclass(t.name)
+		JOIN pg_attribute AS a ON a.attrelid = to_regclass('public.' || t.name)
 		WHERE a.attnum > 0 AND NOT a.attisdropped
 		ORDER BY t.name, a.attnum`, pq.Array(tables))
 	if err != nil {

@@ -233,7 +233,7 @@ func loadUptimeType(ctx context.Context, tx *sqlx.Tx) (uptimeType, error) {
 	var typ uptimeType
 	err := tx.GetContext(ctx, &typ, `
 		SELECT id, category_id, min_points, max_points
-		FROM contributions_contributiontype
+		FROM public.contributions_contributiontype
 		WHERE name = 'Uptime'`)
 	if errors.Is(err, sql.ErrNoRows) {
 		return typ, dataErrorf("there is no contribution type named exactly %q: create it in Tally's admin first", "Uptime")
@@ -268,7 +268,7 @@ func resolveUsers(ctx context.Context, tx *sqlx.Tx, emails []string) ([]int64, e
 		Email string `db:"email"`
 	}
 	if err := tx.SelectContext(ctx, &found,
-		`SELECT id, lower(email) AS email FROM users_user WHERE lower(email) = ANY ($1)`, pq.Array(lowered)); err != nil {
+		`SELECT id, lower(email) AS email FROM public.users_user WHERE lower(email) = ANY ($1)`, pq.Array(lowered)); err != nil {
 		return nil, fmt.Errorf("look up users: %w", err)
 	}
 	known := make(map[string]bool, len(found))
@@ -293,7 +293,7 @@ func loadMultipliers(ctx context.Context, tx *sqlx.Tx, typeID int64) ([]Multipli
 	var history []Multiplier
 	err := tx.SelectContext(ctx, &history, `
 		SELECT id, valid_from, multiplier_value::text AS value
-		FROM leaderboard_globalleaderboardmultiplier
+		FROM public.leaderboard_globalleaderboardmultiplier
 		WHERE contribution_type_id = $1
 		ORDER BY valid_from, id`, typeID)
 	if err != nil {

@@ -9,7 +9,7 @@ WITH contributions AS (
            contribution_type_id AS type_id,
            frozen_global_points AS points,
            CASE WHEN contribution_type_id = $1 THEN contribution_date::date - DATE '0001-01-01' END AS day
-    FROM contributions_contribution
+    FROM public.contributions_contribution
     WHERE $2::bigint[] IS NULL OR user_id = ANY ($2::bigint[])
 ),
 -- One hash table keyed by (user, type, block): a block only for dated Uptime rows, so other types
