@@ -5,6 +5,8 @@ package main
 
 import (
 	"fmt"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/tally/uptime/internal/testdb"
@@ -93,4 +95,72 @@ func TestPlantedObjectsNeverRun(t *testing.T) {
 	if v != (invariants{}) {
 		t.Errorf("after a run beside the traps: %+v", v)
 	}
+}
+
+// runAsRole is db's URL for a new login role (trust authentication on the test cluster) that
+// has exactly grants; the role is dropped when the test ends.
+func runAsRole(t *testing.T, db *testdb.DB, grants ...string) string {
+	t.Helper()
+	role := "uptime_role_" + strings.TrimPrefix(db.Name, "uptime_t_")
+	role = role[:min(len(role), 63)]
+	mustExec(t, db, "CREATE ROLE "+role+" LOGIN")
+	t.Cleanup(func() {
+		_, _ = db.Exec("DROP OWNED BY " + role)
+		_, _ = db.Exec("DROP ROLE " + role)
+	})
+	for _, g := range grants {
+		mustExec(t, db, strings.ReplaceAll(g, "$role", role))
+	}
+	u, err := url.Parse(db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	return u.String()
+}
+
+// Everything a run needs, table by table; each case below takes one of them away.
+var runGrants = []string{
+	"GRANT SELECT ON users_user, contributions_contributiontype, leaderboard_globalleaderboardmultiplier TO $role",
+	"GRANT SELECT, INSERT, UPDATE ON contributions_contribution, leaderboard_leaderboardentry TO $role",
+}
+
+// A role that may not do what a run does is refused by the dry run and the real run alike,
+// before any work: exit 3, one sentence naming what it lacks. With every grant, the run works.
+func TestPrivileges(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, revoke, lacks string
+	}{
+		{"no INSERT on contributions", "REVOKE INSERT ON contributions_contribution FROM $role", "INSERT on public.contributions_contribution"},
+		{"no UPDATE on contributions (the lock needs it)", "REVOKE UPDATE ON contributions_contribution FROM $role", "UPDATE on public.contributions_contribution"},
+		{"no UPDATE on entries", "REVOKE UPDATE ON leaderboard_leaderboardentry FROM $role", "UPDATE on public.leaderboard_leaderboardentry"},
+		{"no SELECT on users", "REVOKE SELECT ON users_user FROM $role", "SELECT on public.users_user"},
+		{"no temporary tables", "REVOKE TEMPORARY ON DATABASE $db FROM PUBLIC", "TEMPORARY on database"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			db := sampleDB(t)
+			dbURL := runAsRole(t, db, append(runGrants, strings.ReplaceAll(c.revoke, "$db", db.Name))...)
+			before := snapshot(t, db)
+			for _, args := range [][]string{{"--dry-run"}, nil} {
+				r := runJob(t, jobEnv(dbURL), args...)
+				r.expect(t, exitData)
+				r.oneStderrLine(t, c.lacks, "lacks")
+				if r.logged("table locked") {
+					t.Errorf("the run took its locks before refusing the role:\n%s", r.Stdout)
+				}
+			}
+			unchanged(t, db, before)
+		})
+	}
+	t.Run("every grant", func(t *testing.T) {
+		t.Parallel()
+		db := sampleDB(t)
+		dbURL := runAsRole(t, db, runGrants...)
+		runJob(t, jobEnv(dbURL), "--dry-run").expect(t, exitOK)
+		runJob(t, jobEnv(dbURL)).expect(t, exitOK)
+		checkComplete(t, db)
+	})
 }

@@ -241,7 +241,8 @@ type column struct {
 	HasDefault bool   `db:"has_default"`
 }
 
-// CheckSchema refuses a schema the job cannot write safely, naming the first column at fault.
+// CheckSchema refuses a schema the job cannot write safely, naming the first column at fault,
+// and a role that may not do what a run does, naming what it lacks.
 func CheckSchema(ctx context.Context, tx *sqlx.Tx) error {
 	tables := slices.Sorted(maps.Keys(columns))
 	var found []column
@@ -255,7 +256,10 @@ func CheckSchema(ctx context.Context, tx *sqlx.Tx) error {
 	if err != nil {
 		return fmt.Errorf("read the schema: %w", err)
 	}
-	return checkColumns(found)
+	if err := checkColumns(found); err != nil {
+		return err
+	}
+	return checkPrivileges(ctx, tx)
 }
 
 func checkColumns(found []column) error {
