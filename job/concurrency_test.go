@@ -2,8 +2,8 @@ package main
 
 import (
 	"os"
-	"strconv"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
