@@ -62,7 +62,7 @@ func (g Generator) lockTable(ctx context.Context, tx *sqlx.Tx, table string, wai
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("lock %s: gave up after %d attempts: %w", table, attempt, err)
-		case <-time.After(rand.N(lockRetryPause) + time.Millisecond):
+		case <-time.After(rand.N(lockRetryPause) + time.Millisecond): //nolint:gosec // jitter, not a secret
 		}
 	}
 }

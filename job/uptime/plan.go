@@ -115,13 +115,15 @@ func rates(points int, force bool, history []Multiplier) ([]rate, error) {
 	if force {
 		out = append(out, rate{validFrom: "-infinity", multiplier: forcedMultiplier, frozen: points})
 	}
-	for i, m := range history {
-		if i > 0 && history[i-1].ValidFrom.Equal(m.ValidFrom) {
-			if err := sameValue(history[i-1], m); err != nil {
+	var prev *Multiplier
+	for _, m := range history {
+		if prev != nil && prev.ValidFrom.Equal(m.ValidFrom) {
+			if err := sameValue(*prev, m); err != nil {
 				return nil, err
 			}
 			continue
 		}
+		prev = &m
 		frozen, err := FrozenPoints(points, m.Value)
 		if err != nil {
 			return nil, err
