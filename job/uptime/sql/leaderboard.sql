@@ -1,6 +1,7 @@
 -- For every user who got new contributions: their global entry and one entry per category they
 -- have contributions in, each set to the sum of frozen_global_points over their contributions
--- (the sums the scan took, plus this run's new ones), created when missing. The unique
+-- (the sums the scan took, plus this run's new ones: the scan ran under the run's lock on the
+-- contributions, so they are still the sums at commit), created when missing. The unique
 -- (user_id, category_id) constraint does not cover NULL categories, so entries are matched on
 -- coalesce(category_id, 0) (ids start at 1), never by ON CONFLICT.
 --   $1 the run's clock

@@ -1,7 +1,8 @@
 -- The run's only pass over contributions_contribution. For the users in scope it records which
 -- UTC days have Uptime, as 64-day bitmaps, and each user's points per contribution type, from
 -- which the leaderboard totals follow without reading the table again. Undated rows count for
--- points and start nothing. (The transaction's TimeZone is UTC, so ::date is the UTC day.)
+-- points and start nothing. (The transaction's TimeZone is UTC, so ::date is the UTC day.) A real
+-- run holds an EXCLUSIVE lock on the table by now, so what this reads cannot change before commit.
 --   $1 the Uptime type's id
 --   $2 the user ids to limit the run to (NULL: everyone)
 WITH contributions AS (
