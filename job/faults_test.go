@@ -390,7 +390,7 @@ func TestKilledRunFreesTheLock(t *testing.T) {
 		db := seededTemplate(t, backfillScale).clone(t)
 		before := snapshot(t, db)
 		p := startJob(t, faultEnv(t, db))
-		waitActivity(t, db, p, `state = 'active' AND query LIKE '%INSERT INTO contributions_contribution%'`)
+		waitActivity(t, db, p, `state = 'active' AND query LIKE '%INSERT INTO public.contributions_contribution%'`)
 		if err := p.cmd.Process.Kill(); err != nil {
 			t.Fatal(err)
 		}
@@ -416,12 +416,12 @@ func TestKilledRunFreesTheLock(t *testing.T) {
 		t.Parallel()
 		db := sampleDB(t)
 		// The job's first INSERT sleeps for a minute after inserting; later ones do not. A
-		// sequence counts because it survives the rollback.
+		// sequence counts because it survives the rollback; the job's search_path has no public.
 		mustExec(t, db, `CREATE SEQUENCE slow_inserts`)
 		mustExec(t, db, `
 			CREATE FUNCTION slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 			BEGIN
-			    IF nextval('slow_inserts') = 1 THEN
+			    IF nextval('public.slow_inserts') = 1 THEN
 			        PERFORM pg_sleep(60);
 			    END IF;
 			    RETURN NULL;
