@@ -23,7 +23,7 @@ import (
 // writersTurnKey is the advisory lock the test's writers take turns at the leaderboard with.
 const writersTurnKey = 7301_0001
 
-// tx is one writer transaction: when it ran and how it ended.
+// writerTx is one writer transaction: when it ran and how it ended.
 type writerTx struct {
 	start, end time.Time
 	err        error
