@@ -390,7 +390,7 @@ func TestKilledRunFreesTheLock(t *testing.T) {
 		db := seededTemplate(t, backfillScale).clone(t)
 		before := snapshot(t, db)
 		p := startJob(t, faultEnv(t, db))
-		waitActivity(t, db, p, `state = 'active' AND query LIKE '%INSERT INTO contributions_contribution%'`)
+		waitActivity(t, db, p, `state = 'active' AND query LIKE '%INSERT INTO public.contributions_contribution%'`)
 		if err := p.cmd.Process.Kill(); err != nil {
 			t.Fatal(err)
 		}
@@ -416,12 +416,12 @@ func TestKilledRunFreesTheLock(t *testing.T) {
 		t.Parallel()
 		db := sampleDB(t)
 		// The job's first INSERT sleeps for a minute after inserting; later ones do not. A
-		// sequence counts because it survives the rollback.
+		// sequence counts because it survives the rollback; the job's search_path has no public.
 		mustExec(t, db, `CREATE SEQUENCE slow_inserts`)
 		mustExec(t, db, `
 			CREATE FUNCTION slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 			BEGIN
-			    IF nextval('slow_inserts') = 1 THEN
+			    IF nextval('public.slow_inserts') = 1 THEN
 			        PERFORM pg_sleep(60);
 			    END IF;
 			    RETURN NULL;
@@ -490,8 +490,8 @@ func TestContentionRounds(t *testing.T) {
 	t.Logf("%d rounds: one run wrote and the other exited 4 in each; winner: %v", n, wins)
 }
 
-// A run that meets a row lock on a leaderboard entry waits no longer than its deadline, then
-// exits 1 having written nothing.
+// A run that meets a row lock on a leaderboard entry (a writer's SELECT ... FOR UPDATE) waits for
+// it at its table lock, no longer than its deadline, then exits 1 having written nothing.
 func TestLeaderboardRowLocked(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
@@ -514,7 +514,7 @@ func TestLeaderboardRowLocked(t *testing.T) {
 	}
 
 	p := startJob(t, faultEnv(t, db), "--timeout", "3s")
-	waitActivity(t, db, p, `wait_event_type = 'Lock' AND wait_event IN ('transactionid', 'tuple')`)
+	waitActivity(t, db, p, `wait_event_type = 'Lock' AND wait_event = 'relation'`)
 	r := p.wait(t)
 	r.expect(t, exitRuntime)
 	r.oneStderrLine(t, "deadline of 3s passed", "rolled back")

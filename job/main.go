@@ -339,8 +339,9 @@ Exit codes:
      passed, SIGTERM or SIGINT; everything was rolled back
   2  usage or configuration error: a bad flag or value, --from after --to, no DATABASE_URL
   3  the data does not allow the run: no Uptime type, days without a multiplier (and no
-     --force), points outside the type's range, an unknown --user, a schema the job cannot
-     write safely; nothing was written
+     --force), two Uptime multipliers valid from the same moment with different values, points
+     outside the type's range, an unknown --user, a schema the job cannot write safely, a
+     database role without a privilege the run needs; nothing was written
   4  another run holds the lock; nothing was written
 
 Output: JSON log records on stdout, one "run summary" record, and one CloudWatch Embedded

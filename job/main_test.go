@@ -939,14 +939,15 @@ func TestPasswords(t *testing.T) {
 
 // failFirstInserts makes the first n statements that insert contributions fail with SQLSTATE
 // code, as a serialization failure or a deadlock would. A sequence counts the attempts because
-// it survives the rollback of the attempt that failed.
+// it survives the rollback of the attempt that failed. The trigger runs with the job's
+// search_path, which does not include public.
 func failFirstInserts(t *testing.T, db *testdb.DB, n int, code string) {
 	t.Helper()
 	mustExec(t, db, `CREATE SEQUENCE forced_failures`)
 	mustExec(t, db, fmt.Sprintf(`
 		CREATE FUNCTION force_failure() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN
-		    IF nextval('forced_failures') <= %d THEN
+		    IF nextval('public.forced_failures') <= %d THEN
 		        RAISE EXCEPTION 'forced failure for a test' USING ERRCODE = '%s';
 		    END IF;
 		    RETURN NULL;

@@ -101,13 +101,15 @@ func Redacted(databaseURL string) string {
 }
 
 // Transient reports failures that the same run may well survive if it starts again: a
-// serialization failure, a deadlock, the server shutting the connection or refusing new ones while
-// it restarts, or the connection breaking. Cancellations, timeouts and every other error are not.
+// serialization failure, a deadlock, a unique violation or lock wait that a concurrent writer
+// caused, the server shutting the connection or refusing new ones while it restarts, or the
+// connection breaking. Cancellations, timeouts and every other error are not.
 func Transient(err error) bool {
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
 		switch pqErr.Code {
 		case "40001", "40P01", // serialization_failure, deadlock_detected
+			"23505", "55P03", // unique_violation, lock_not_available: a concurrent writer got there first or held on
 			"57P01", "57P02", // admin_shutdown, crash_shutdown: the server ended the session
 			"57P03",                   // cannot_connect_now: the server is shutting down or starting up (a restart, a failover)
 			"08000", "08003", "08006": // connection_exception, connection_does_not_exist, connection_failure
@@ -163,6 +165,10 @@ func configure(ctx context.Context, tx *sqlx.Tx) error {
 		// JIT decides on estimated cost, and scratch tables start with wild estimates: it
 		// compiled for ~0.4 s per statement here and saved nothing on these set operations.
 		"jit": "off",
+		// Only PostgreSQL's own functions, operators and types: an object planted in public (say
+		// lower(varchar), an exact match that beats pg_catalog's lower(text)) must never run in
+		// the job. Tally's tables are named public.<table>; the run's scratch tables are temporary.
+		"search_path": "pg_catalog, pg_temp",
 	}
 	if deadline, ok := ctx.Deadline(); ok {
 		ms := max(time.Until(deadline).Milliseconds(), 1)
@@ -235,7 +241,8 @@ type column struct {
 	HasDefault bool   `db:"has_default"`
 }
 
-// CheckSchema refuses a schema the job cannot write safely, naming the first column at fault.
+// CheckSchema refuses a schema the job cannot write safely, naming the first column at fault,
+// and a role that may not do what a run does, naming what it lacks.
 func CheckSchema(ctx context.Context, tx *sqlx.Tx) error {
 	tables := slices.Sorted(maps.Keys(columns))
 	var found []column
@@ -243,13 +250,16 @@ func CheckSchema(ctx context.Context, tx *sqlx.Tx) error {
 		SELECT t.name AS table_name, a.attname AS column_name, format_type(a.atttypid, NULL) AS type,
 		       a.attnotnull AS not_null, (a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '') AS has_default
 		FROM unnest($1::text[]) AS t (name)
-		JOIN pg_attribute AS a ON a.attrelid = to_regclass(t.name)
+		JOIN pg_attribute AS a ON a.attrelid = to_regclass('public.' || t.name)
 		WHERE a.attnum > 0 AND NOT a.attisdropped
 		ORDER BY t.name, a.attnum`, pq.Array(tables))
 	if err != nil {
 		return fmt.Errorf("read the schema: %w", err)
 	}
-	return checkColumns(found)
+	if err := checkColumns(found); err != nil {
+		return err
+	}
+	return checkPrivileges(ctx, tx)
 }
 
 func checkColumns(found []column) error {

@@ -216,7 +216,9 @@ func TestTransient(t *testing.T) {
 		{fmt.Errorf("insert: %w", io.ErrUnexpectedEOF), true},
 		{&net.OpError{Op: "read", Err: syscall.ECONNRESET}, true},
 		{&pq.Error{Code: "57014"}, false}, // query_canceled: our own deadline or signal
-		{&pq.Error{Code: "23505"}, false}, // unique_violation
+		{&pq.Error{Code: "23505"}, true},  // unique_violation: a concurrent writer got there first
+		{&pq.Error{Code: "55P03"}, true},  // lock_not_available: lock_timeout on a writer's lock
+		{&pq.Error{Code: "23503"}, false}, // foreign_key_violation
 		{&pq.Error{Code: "42P01"}, false}, // undefined_table
 		{context.DeadlineExceeded, false},
 		{errors.New("something else"), false},

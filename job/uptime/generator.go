@@ -89,6 +89,11 @@ func (g Generator) Run(ctx context.Context, tx *sqlx.Tx, opts Options) (Result, 
 		return Result{}, err
 	}
 
+	if !opts.DryRun {
+		if err := g.lockTable(ctx, tx, "contributions_contribution", contributionsWait); err != nil {
+			return Result{}, err
+		}
+	}
 	res, err := g.plan(ctx, tx, opts, typ, userIDs, plannedRates)
 	if err != nil || opts.DryRun || res.ContributionsCreated == 0 {
 		return res, err
@@ -175,6 +180,10 @@ func (g Generator) write(ctx context.Context, tx *sqlx.Tx, opts Options, typ upt
 	}
 	g.Log.InfoContext(ctx, "contributions inserted", "count", res.ContributionsCreated)
 
+	if err := g.lockTable(ctx, tx, "leaderboard_leaderboardentry", entriesWait); err != nil {
+		return res, err
+	}
+
 	if err := tx.QueryRowxContext(ctx, sqlLeaderboard, opts.Now, typ.ID).
 		Scan(&res.EntriesUpdated, &res.EntriesCreated); err != nil {
 		return res, fmt.Errorf("refresh leaderboard totals: %w", err)
@@ -224,7 +233,7 @@ func loadUptimeType(ctx context.Context, tx *sqlx.Tx) (uptimeType, error) {
 	var typ uptimeType
 	err := tx.GetContext(ctx, &typ, `
 		SELECT id, category_id, min_points, max_points
-		FROM contributions_contributiontype
+		FROM public.contributions_contributiontype
 		WHERE name = 'Uptime'`)
 	if errors.Is(err, sql.ErrNoRows) {
 		return typ, dataErrorf("there is no contribution type named exactly %q: create it in Tally's admin first", "Uptime")
@@ -259,7 +268,7 @@ func resolveUsers(ctx context.Context, tx *sqlx.Tx, emails []string) ([]int64, e
 		Email string `db:"email"`
 	}
 	if err := tx.SelectContext(ctx, &found,
-		`SELECT id, lower(email) AS email FROM users_user WHERE lower(email) = ANY ($1)`, pq.Array(lowered)); err != nil {
+		`SELECT id, lower(email) AS email FROM public.users_user WHERE lower(email) = ANY ($1)`, pq.Array(lowered)); err != nil {
 		return nil, fmt.Errorf("look up users: %w", err)
 	}
 	known := make(map[string]bool, len(found))
@@ -283,8 +292,8 @@ func resolveUsers(ctx context.Context, tx *sqlx.Tx, emails []string) ([]int64, e
 func loadMultipliers(ctx context.Context, tx *sqlx.Tx, typeID int64) ([]Multiplier, error) {
 	var history []Multiplier
 	err := tx.SelectContext(ctx, &history, `
-		SELECT valid_from, multiplier_value::text AS value
-		FROM leaderboard_globalleaderboardmultiplier
+		SELECT id, valid_from, multiplier_value::text AS value
+		FROM public.leaderboard_globalleaderboardmultiplier
 		WHERE contribution_type_id = $1
 		ORDER BY valid_from, id`, typeID)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -91,6 +92,7 @@ func dataErrorf(format string, args ...any) error {
 
 // Multiplier is one row of the Uptime type's global multiplier history.
 type Multiplier struct {
+	ID        int64     `db:"id"`
 	ValidFrom time.Time `db:"valid_from"`
 	Value     string    `db:"value"` // numeric, as PostgreSQL writes it
 }
@@ -106,26 +108,41 @@ type rate struct {
 const forcedMultiplier = "1.00"
 
 // rates turns the multiplier history (ordered by valid_from, then id) into what each new
-// contribution gets. Of two multipliers valid from the same instant, the later one (higher id)
-// wins, so that a correction entered after a mistake takes effect.
+// contribution gets. Two multipliers valid from the same instant are one rate if their values are
+// equal; if they differ, nothing says which one Django applies, so the run stops.
 func rates(points int, force bool, history []Multiplier) ([]rate, error) {
 	out := make([]rate, 0, len(history)+1)
 	if force {
 		out = append(out, rate{validFrom: "-infinity", multiplier: forcedMultiplier, frozen: points})
 	}
+	var prev *Multiplier
 	for _, m := range history {
+		if prev != nil && prev.ValidFrom.Equal(m.ValidFrom) {
+			if err := sameValue(*prev, m); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		prev = &m
 		frozen, err := FrozenPoints(points, m.Value)
 		if err != nil {
 			return nil, err
 		}
-		r := rate{validFrom: m.ValidFrom.UTC().Format(time.RFC3339Nano), multiplier: m.Value, frozen: frozen}
-		if n := len(out); n > 0 && out[n-1].validFrom == r.validFrom {
-			out[n-1] = r
-			continue
-		}
-		out = append(out, r)
+		out = append(out, rate{validFrom: m.ValidFrom.UTC().Format(time.RFC3339Nano), multiplier: m.Value, frozen: frozen})
 	}
 	return out, nil
+}
+
+// sameValue refuses two multipliers valid from the same instant with different values.
+func sameValue(a, b Multiplier) error {
+	x, okA := new(big.Rat).SetString(strings.TrimSpace(a.Value))
+	y, okB := new(big.Rat).SetString(strings.TrimSpace(b.Value))
+	if okA && okB && x.Cmp(y) == 0 {
+		return nil
+	}
+	return dataErrorf("Uptime multipliers %d (%s) and %d (%s) are both valid from %s: delete or correct one of them "+
+		"in Tally's admin, since which one applies is ambiguous", a.ID, a.Value, b.ID, b.Value,
+		a.ValidFrom.UTC().Format(time.RFC3339))
 }
 
 // FrozenPoints is points × multiplier exactly as Tally's Django model computes it: the product in

@@ -54,9 +54,9 @@ func TestRates(t *testing.T) {
 	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	feb := time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC)
 	history := []Multiplier{
-		{ValidFrom: jan, Value: "1.00"},
-		{ValidFrom: feb, Value: "1.50"},
-		{ValidFrom: feb, Value: "2.50"}, // same instant, later id: a correction that wins
+		{ID: 1, ValidFrom: jan, Value: "1.00"},
+		{ID: 2, ValidFrom: feb, Value: "2.5"},
+		{ID: 3, ValidFrom: feb, Value: "2.50"}, // same instant, same value: one rate
 	}
 	got, err := rates(3, false, history)
 	if err != nil {
@@ -64,7 +64,7 @@ func TestRates(t *testing.T) {
 	}
 	want := []rate{
 		{validFrom: "2026-01-01T00:00:00Z", multiplier: "1.00", frozen: 3},
-		{validFrom: "2026-02-01T12:00:00Z", multiplier: "2.50", frozen: 8},
+		{validFrom: "2026-02-01T12:00:00Z", multiplier: "2.5", frozen: 8},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("rates = %+v, want %+v", got, want)
@@ -81,6 +81,22 @@ func TestRates(t *testing.T) {
 	}
 	if first := forced[0]; first.validFrom != "-infinity" || first.multiplier != "1.00" || first.frozen != 2 {
 		t.Errorf("with --force the first rate = %+v, want 1.00 from -infinity worth 2", first)
+	}
+}
+
+// Two multipliers valid from the same instant with different values stop the run, naming both.
+func TestRatesRefuseConflictingMultipliers(t *testing.T) {
+	feb := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	history := []Multiplier{{ID: 7, ValidFrom: feb, Value: "1.50"}, {ID: 9, ValidFrom: feb, Value: "2.50"}}
+	_, err := rates(1, true, history)
+	var dataErr *DataError
+	if !errors.As(err, &dataErr) {
+		t.Fatalf("rates = %v, want a DataError", err)
+	}
+	for _, part := range []string{"7 (1.50)", "9 (2.50)", "2026-02-01T00:00:00Z"} {
+		if !strings.Contains(err.Error(), part) {
+			t.Errorf("%q does not name %q", err, part)
+		}
 	}
 }
 

@@ -8,10 +8,10 @@ WITH ranked AS (
                row_number() OVER (PARTITION BY e.category_id, u.visible
                                   ORDER BY e.total_points DESC, u.name, u.id)
            END AS rank
-    FROM leaderboard_leaderboardentry AS e
-    JOIN users_user AS u ON u.id = e.user_id
+    FROM public.leaderboard_leaderboardentry AS e
+    JOIN public.users_user AS u ON u.id = e.user_id
 )
-UPDATE leaderboard_leaderboardentry AS e
+UPDATE public.leaderboard_leaderboardentry AS e
 SET rank = ranked.rank
 FROM ranked
 WHERE e.id = ranked.id

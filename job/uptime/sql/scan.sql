@@ -1,7 +1,8 @@
 -- The run's only pass over contributions_contribution. For the users in scope it records which
 -- UTC days have Uptime, as 64-day bitmaps, and each user's points per contribution type, from
 -- which the leaderboard totals follow without reading the table again. Undated rows count for
--- points and start nothing. (The transaction's TimeZone is UTC, so ::date is the UTC day.)
+-- points and start nothing. (The transaction's TimeZone is UTC, so ::date is the UTC day.) A real
+-- run holds an EXCLUSIVE lock on the table by now, so what this reads cannot change before commit.
 --   $1 the Uptime type's id
 --   $2 the user ids to limit the run to (NULL: everyone)
 WITH contributions AS (
@@ -9,7 +10,7 @@ WITH contributions AS (
            contribution_type_id AS type_id,
            frozen_global_points AS points,
            CASE WHEN contribution_type_id = $1 THEN contribution_date::date - DATE '0001-01-01' END AS day
-    FROM contributions_contribution
+    FROM public.contributions_contribution
     WHERE $2::bigint[] IS NULL OR user_id = ANY ($2::bigint[])
 ),
 -- One hash table keyed by (user, type, block): a block only for dated Uptime rows, so other types

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/lib/pq"
+	"github.com/tally/uptime/internal/testdb"
+)
+
+// invariants counts what must never happen, whatever the interleaving of the job and the app.
+type invariants struct {
+	DuplicateDays    int64 // user-days with more than one Uptime contribution
+	DuplicateEntries int64 // (user, board) pairs with more than one entry
+	WrongTotals      int64 // entries whose total is not the sum of their contributions
+	MissingEntries   int64 // boards a user has contributions in but no entry
+	WrongRanks       int64 // entries whose rank does not follow the totals
+}
+
+func checkInvariants(t *testing.T, db *testdb.DB) invariants {
+	t.Helper()
+	var v invariants
+	err := db.QueryRow(`
+		WITH sums AS (
+		    SELECT c.user_id, t.category_id, sum(c.frozen_global_points) AS total, GROUPING(t.category_id) = 1 AS global
+		    FROM contributions_contribution AS c
+		    JOIN contributions_contributiontype AS t ON t.id = c.contribution_type_id
+		    GROUP BY GROUPING SETS ((c.user_id), (c.user_id, t.category_id))),
+		expected AS (
+		    SELECT user_id, CASE WHEN global THEN 0 ELSE category_id END AS board, total
+		    FROM sums WHERE global OR category_id IS NOT NULL),
+		entries AS (SELECT user_id, coalesce(category_id, 0) AS board, total_points, rank, id FROM leaderboard_leaderboardentry),
+		ranked AS (
+		    SELECT e.rank, CASE WHEN u.visible THEN row_number() OVER (
+		               PARTITION BY e.board, u.visible ORDER BY e.total_points DESC, u.name, u.id) END AS want
+		    FROM entries AS e JOIN users_user AS u ON u.id = e.user_id)
+		SELECT
+		    (SELECT count(*) FROM (
+		         SELECT 1 FROM contributions_contribution AS c
+		         JOIN contributions_contributiontype AS t ON t.id = c.contribution_type_id AND t.name = 'Uptime'
+		         WHERE c.contribution_date IS NOT NULL
+		         GROUP BY c.user_id, (c.contribution_date AT TIME ZONE 'UTC')::date HAVING count(*) > 1) AS d),
+		    (SELECT count(*) FROM (SELECT 1 FROM entries GROUP BY user_id, board HAVING count(*) > 1) AS d),
+		    (SELECT count(*) FROM entries AS e LEFT JOIN expected AS x USING (user_id, board)
+		     WHERE e.total_points IS DISTINCT FROM coalesce(x.total, 0)),
+		    (SELECT count(*) FROM expected AS x
+		     WHERE NOT EXISTS (SELECT 1 FROM entries AS e WHERE e.user_id = x.user_id AND e.board = x.board)),
+		    (SELECT count(*) FROM ranked WHERE rank IS DISTINCT FROM want)`).
+		Scan(&v.DuplicateDays, &v.DuplicateEntries, &v.WrongTotals, &v.MissingEntries, &v.WrongRanks)
+	if err != nil {
+		t.Fatalf("check invariants: %v", err)
+	}
+	return v
+}
+
+// checkWritersKept fails if anything a writer committed is gone or changed.
+func checkWritersKept(t *testing.T, db *testdb.DB, ws []*writer) {
+	t.Helper()
+	for _, w := range ws {
+		var found int
+		if err := db.QueryRow("SELECT count(*) FROM contributions_contribution WHERE id = ANY ($1)",
+			pq.Array(w.inserted)).Scan(&found); err != nil {
+			t.Fatal(err)
+		}
+		if found != len(w.inserted) {
+			t.Errorf("%d of a writer's %d committed contributions are gone", len(w.inserted)-found, len(w.inserted))
+		}
+		for id, value := range w.lastValue {
+			var got int64
+			if err := db.QueryRow("SELECT frozen_global_points FROM contributions_contribution WHERE id = $1", id).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != value {
+				t.Errorf("contribution %d has %d points, the writer committed %d", id, got, value)
+			}
+		}
+	}
+}
+
+// writerWaits is the longest writer transaction that overlapped the job, the longest one
+// before the job started, the count of transactions and of errors.
+type writerWaits struct {
+	during, alone time.Duration
+	txs, errors   int
+	firstError    error
+}
+
+func measureWriters(ws []*writer, jobStart, jobEnd time.Time) writerWaits {
+	var m writerWaits
+	for _, w := range ws {
+		for _, tx := range w.log {
+			m.txs++
+			if tx.err != nil {
+				m.errors++
+				if m.firstError == nil {
+					m.firstError = tx.err
+				}
+			}
+			d := tx.end.Sub(tx.start)
+			if tx.end.After(jobStart) && tx.start.Before(jobEnd) {
+				m.during = max(m.during, d)
+			} else if tx.end.Before(jobStart) {
+				m.alone = max(m.alone, d)
+			}
+		}
+	}
+	return m
+}
+
+// writerRun is one run of the job with writers hammering the same users.
+type writerRun struct {
+	name    string
+	scale   testdb.Scale
+	writers int
+	window  int // when > 0, the job fills only the first window days of the history (--from, --to)
+}
+
+// args are the job's flags for wr.
+func (wr writerRun) args() []string {
+	args := []string{"--timeout", "25s"}
+	if wr.window > 0 {
+		from := time.Now().UTC().AddDate(0, 0, -wr.scale.HistoryFrom)
+		args = append(args, "--from", from.Format("2006-01-02"), "--to", from.AddDate(0, 0, wr.window-1).Format("2006-01-02"))
+	}
+	return args
+}
+
+// runWithWriters runs the job on a clone of tpl while writers save, and checks every invariant.
+func runWithWriters(t *testing.T, tpl template, wr writerRun, seed uint64) writerWaits {
+	t.Helper()
+	db := tpl.clone(t)
+	stop := startWriters(t, db, wr.writers, seed, wr.scale.HistoryFrom)
+	time.Sleep(300 * time.Millisecond) // the writers' pace without the job
+	jobStart := time.Now()
+	r := runJob(t, jobEnv(db.URL), wr.args()...)
+	jobEnd := time.Now()
+	time.Sleep(300 * time.Millisecond) // writers blocked by the job finish and a few more run after it
+	ws := stop()
+	r.expect(t, exitOK)
+	if num(t, r.summary(t), "contributions_created") == 0 {
+		t.Fatalf("%s seed %d: the job created nothing, so it proves nothing", wr.name, seed)
+	}
+	m := measureWriters(ws, jobStart, jobEnd)
+	if m.errors > 0 {
+		t.Errorf("%s seed %d: %d of %d writer transactions failed; the first: %v", wr.name, seed, m.errors, m.txs, m.firstError)
+	}
+	if v := checkInvariants(t, db); v != (invariants{}) {
+		t.Errorf("%s seed %d: invariants violated: %+v", wr.name, seed, v)
+	}
+	checkWritersKept(t, db, ws)
+	if wr.window == 0 {
+		checkComplete(t, db)
+	}
+	t.Logf("%s seed %d: job %v, %d writer transactions, longest writer wait %v during the job (%v without it)",
+		wr.name, seed, r.Elapsed.Round(time.Millisecond), m.txs, m.during.Round(time.Millisecond), m.alone.Round(time.Millisecond))
+	return m
+}
+
+// The job beside Django-shaped writers, nightly and as a backfill, over several seeds: every
+// invariant holds after each run, and no writer transaction fails.
+func TestBesideDjangoWriters(t *testing.T) {
+	t.Parallel()
+	seeds := rounds(3, 10)
+	runs := []writerRun{
+		{name: "nightly", scale: testdb.Scale{Users: 300, HistoryFrom: 90, HistoryTo: 1, GapRate: 0.05}, writers: 4},
+		{name: "backfill", scale: testdb.Scale{Users: 300, HistoryFrom: 364, HistoryTo: 364}, writers: 4},
+		{name: "backfill in a 30-day window", scale: testdb.Scale{Users: 300, HistoryFrom: 364, HistoryTo: 364}, writers: 4, window: 30},
+	}
+	// UPTIME_WRITERS_USERS=N measures the writers' waits at a larger scale, one seed per run.
+	if n, err := strconv.Atoi(os.Getenv("UPTIME_WRITERS_USERS")); err == nil && n > 0 {
+		seeds = 1
+		for i := range runs {
+			runs[i].scale.Users = n
+		}
+	}
+	total := 0
+	templates := map[testdb.Scale]template{}
+	for _, wr := range runs {
+		if _, ok := templates[wr.scale]; !ok {
+			templates[wr.scale] = seededTemplate(t, wr.scale)
+		}
+	}
+	for _, wr := range runs {
+		t.Run(wr.name, func(t *testing.T) {
+			tpl := templates[wr.scale]
+			var during []time.Duration
+			for s := 1; s <= seeds; s++ {
+				during = append(during, runWithWriters(t, tpl, wr, uint64(s)).during)
+				total++
+			}
+			t.Logf("longest writer wait during the job over %d seeds: %v", seeds, slices.Max(during).Round(time.Millisecond))
+		})
+	}
+	if !t.Failed() {
+		t.Logf("invariant violations under writers: 0 over %d runs", total)
+	}
+}
