@@ -55,6 +55,9 @@ func parseConfig(args []string, env map[string]string, now time.Time) (config, e
 	if cfg.Environment == "" {
 		cfg.Environment = "local"
 	}
+	if err := refuseSecretValues(args, env); err != nil {
+		return cfg, err
+	}
 	fs := newFlagSet(&cfg)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -16,7 +16,7 @@ var testNow = time.Date(2026, 6, 15, 12, 30, 0, 0, time.UTC)
 
 const (
 	testPassword = "Sup3rSecretPw"
-	testURL      = "postgres://tally:" + testPassword + "@db.example:5432/tally?sslmode=require"
+	testURL      = "postgres://tally:" + testPassword + "@db.example:5432/tally"
 )
 
 func day(s string) time.Time {

@@ -50,8 +50,7 @@ func environ() map[string]string {
 // run is the whole job; it returns the exit code.
 func run(args []string, env map[string]string, stdout, stderr io.Writer) int {
 	started := time.Now()
-	secret := passwords(env["DATABASE_URL"])
-	log := newLogger(stdout, secret)
+	log := newLogger(stdout)
 
 	cfg, err := parseConfig(args, env, started.UTC())
 	if errors.Is(err, errHelp) {
@@ -59,13 +58,13 @@ func run(args []string, env map[string]string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err != nil {
-		return finish(log, stdout, stderr, secret, cfg, started, uptime.Result{}, err, exitUsage)
+		return finish(log, stdout, stderr, cfg, started, uptime.Result{}, err, exitUsage)
 	}
 
 	// If the rollback outlives its grace, the process exits from runContext's goroutine; it still
 	// reports the failed run first, so the alarms see it.
 	abandon := func(reason error) {
-		finish(log, stdout, stderr, secret, cfg, started, uptime.Result{}, reason, exitRuntime)
+		finish(log, stdout, stderr, cfg, started, uptime.Result{}, reason, exitRuntime)
 	}
 	ctx, stop := runContext(cfg.Timeout, abandon)
 	defer stop()
@@ -73,7 +72,7 @@ func run(args []string, env map[string]string, stdout, stderr io.Writer) int {
 		"points", cfg.Options.Points, "force", cfg.Options.Force, "users", len(cfg.Options.Users),
 		"from", dayOrEmpty(cfg.Options.From), "to", dayOrEmpty(cfg.Options.To), "timeout", cfg.Timeout.String())
 	res, err := execute(ctx, cfg, log)
-	return finish(log, stdout, stderr, secret, cfg, started, res, explain(ctx, err), exitCode(ctx, err))
+	return finish(log, stdout, stderr, cfg, started, res, explain(ctx, err), exitCode(ctx, err))
 }
 
 // Transient failures (a serialization failure, a deadlock, a dropped connection) are retried
@@ -157,13 +156,15 @@ func explain(ctx context.Context, err error) error {
 }
 
 // finish logs the outcome, writes the EMF record and returns the exit code.
-func finish(log *slog.Logger, stdout, stderr io.Writer, secret []string, cfg config, started time.Time,
+func finish(log *slog.Logger, stdout, stderr io.Writer, cfg config, started time.Time,
 	res uptime.Result, err error, code int) int {
 	duration := time.Since(started)
 	var reason []any
 	if err != nil {
 		res = uptime.Result{} // everything was rolled back
-		msg := scrub(err.Error(), secret)
+		// No message carries DATABASE_URL: configuration errors never repeat it, and the store
+		// names the server by host, port and database only.
+		msg := err.Error()
 		log.Error("run failed", "exit_code", code, "error", msg)
 		fmt.Fprintf(stderr, "uptime: %s\n", msg)
 		reason = []any{"error", msg} // the summary alone says why the run failed
@@ -253,50 +254,9 @@ func signalName(sig os.Signal) string {
 	return sig.String()
 }
 
-// newLogger writes JSON records to w with secret (the database password) scrubbed from every
-// string, whatever a driver or a library put in it.
-func newLogger(w io.Writer, secret []string) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{
-		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-			switch v := a.Value.Any().(type) {
-			case string:
-				a.Value = slog.StringValue(scrub(v, secret))
-			case error:
-				a.Value = slog.StringValue(scrub(v.Error(), secret))
-			}
-			return a
-		},
-	}))
-}
-
-func scrub(s string, secret []string) string {
-	for _, p := range secret {
-		if len(p) < 3 {
-			continue // too short to tell from ordinary text; such a password is a problem of its own
-		}
-		s = strings.ReplaceAll(s, p, "[redacted]")
-	}
-	return s
-}
-
-// passwords are the forms in which the DATABASE_URL password could reach output: decoded, and as
-// written in the URL, where it may be percent-encoded (p%40ss) or the URL may not even parse.
-func passwords(databaseURL string) []string {
-	out := []string{store.Password(databaseURL)}
-	// As net/url splits it: the authority ends at the first /, ? or #; the user info ends at its last @.
-	_, rest, ok := strings.Cut(databaseURL, "://")
-	if !ok {
-		return out
-	}
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
-	}
-	if at := strings.LastIndex(rest, "@"); at >= 0 {
-		if _, raw, ok := strings.Cut(rest[:at], ":"); ok && raw != out[0] {
-			out = append(out, raw)
-		}
-	}
-	return out
+// newLogger writes JSON records to w.
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, nil))
 }
 
 func dayOrEmpty(d time.Time) string {
@@ -329,7 +289,8 @@ Flags (each can also be set by its variable; a flag wins):
   --help                                this text
 
 Environment:
-  DATABASE_URL         required: postgres://user:password@host:port/dbname?sslmode=require
+  DATABASE_URL         required: postgres://user:password@host:port/dbname (TLS verify-full;
+                       see docs/deploy.md for sslrootcert and sslmode=disable)
   UPTIME_ENVIRONMENT   the Environment dimension of the CloudWatch metrics (default local)
   Any other UPTIME_ variable is refused as a likely typo.
 

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -917,24 +916,6 @@ func withRawPassword(t *testing.T, dbURL, raw string) string {
 	u.User = nil
 	scheme, rest, _ := strings.Cut(u.String(), "://")
 	return scheme + "://" + user + ":" + raw + "@" + rest
-}
-
-func TestPasswords(t *testing.T) {
-	tests := []struct {
-		url  string
-		want []string
-	}{
-		{"postgres://u:plain@h/db", []string{"plain"}},
-		{"postgres://u:p%40ss%2Fw@h:5432/db?sslmode=require", []string{"p@ss/w", "p%40ss%2Fw"}},
-		{"postgres://u:Secret123@h:port/db", []string{"", "Secret123"}},
-		{"postgres://u@h/db", []string{""}},
-		{"", []string{""}},
-	}
-	for _, tt := range tests {
-		if got := passwords(tt.url); !slices.Equal(got, tt.want) {
-			t.Errorf("passwords(%q) = %q, want %q", tt.url, got, tt.want)
-		}
-	}
 }
 
 // failFirstInserts makes the first n statements that insert contributions fail with SQLSTATE
