@@ -23,6 +23,7 @@ type config struct {
 	Options     uptime.Options
 	Timeout     time.Duration
 	DBWait      time.Duration
+	showVersion bool
 }
 
 // usageError is a mistake in how the job was invoked: exit 2.
@@ -32,8 +33,11 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
 
-// errHelp means --help was asked for.
-var errHelp = errors.New("help requested")
+// errHelp means --help was asked for; errVersion, --version.
+var (
+	errHelp    = errors.New("help requested")
+	errVersion = errors.New("version requested")
+)
 
 const envPrefix = "UPTIME_"
 
@@ -64,6 +68,9 @@ func parseConfig(args []string, env map[string]string, now time.Time) (config, e
 			return cfg, errHelp
 		}
 		return cfg, usagef("%s; see --help", oneLine(flagMessage(err)))
+	}
+	if cfg.showVersion {
+		return cfg, errVersion
 	}
 	if fs.NArg() > 0 {
 		return cfg, usagef("unexpected argument %q: the job takes flags only; see --help", fs.Arg(0))
@@ -112,6 +119,7 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 	fs.Var((*emailsValue)(&o.Users), "user", "only the user with this `EMAIL`; repeatable")
 	fs.Var(&durationValue{d: &cfg.Timeout}, "timeout", "deadline for the whole run, e.g. 10m")
 	fs.Var(&durationValue{d: &cfg.DBWait, zeroOK: true}, "db-wait", "how long to keep retrying the first connection, e.g. 60s")
+	fs.Var((*boolValue)(&cfg.showVersion), "version", "print the version and VCS revision")
 	return fs
 }
 

@@ -50,11 +50,17 @@ func environ() map[string]string {
 // run is the whole job; it returns the exit code.
 func run(args []string, env map[string]string, stdout, stderr io.Writer) int {
 	started := time.Now()
-	log := newLogger(stdout)
+	b := currentBuild()
+	// Every record, the first included, says which build wrote it.
+	log := newLogger(stdout).With("version", b.Version, "revision", b.revisionLabel())
 
 	cfg, err := parseConfig(args, env, started.UTC())
 	if errors.Is(err, errHelp) {
 		fmt.Fprint(stdout, helpText)
+		return exitOK
+	}
+	if errors.Is(err, errVersion) {
+		fmt.Fprintln(stdout, b)
 		return exitOK
 	}
 	if err != nil {
@@ -286,6 +292,7 @@ Flags (each can also be set by its variable; a flag wins):
                                         with commas in the variable
   --timeout DURATION   UPTIME_TIMEOUT   deadline for the whole run (default 10m)
   --db-wait DURATION   UPTIME_DB_WAIT   how long to keep retrying the first connection (default 60s)
+  --version                             print the version and VCS revision
   --help                                this text
 
 Environment:
