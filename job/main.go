@@ -34,8 +34,19 @@ const (
 const shutdownGrace = 10 * time.Second
 
 func main() {
-	os.Exit(run(os.Args[1:], environ(), os.Stdout, os.Stderr))
+	stdout, stderr := newBoundedWriter(os.Stdout), newBoundedWriter(os.Stderr)
+	exitProcess = func(code int) {
+		deadline := time.Now().Add(flushLimit)
+		stdout.Flush(time.Until(deadline))
+		stderr.Flush(time.Until(deadline))
+		os.Exit(code)
+	}
+	exitProcess(run(os.Args[1:], environ(), stdout, stderr))
 }
+
+// exitProcess ends the process with code once the output has been written, or has had
+// flushLimit to be.
+var exitProcess = os.Exit
 
 func environ() map[string]string {
 	env := map[string]string{}
@@ -239,7 +250,7 @@ func runContext(timeout time.Duration, abandon func(reason error)) (context.Cont
 				context.Cause(ctx), shutdownGrace)
 		}
 		abandon(reason)
-		os.Exit(exitRuntime)
+		exitProcess(exitRuntime)
 	}()
 	return ctx, func() {
 		close(done)
