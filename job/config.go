@@ -23,6 +23,7 @@ type config struct {
 	Options     uptime.Options
 	Timeout     time.Duration
 	DBWait      time.Duration
+	LockWait    time.Duration
 	showVersion bool
 }
 
@@ -55,6 +56,7 @@ func parseConfig(args []string, env map[string]string, now time.Time) (config, e
 		Options:     uptime.Options{Points: 1, Now: now},
 		Timeout:     10 * time.Minute,
 		DBWait:      60 * time.Second,
+		LockWait:    2 * time.Minute,
 	}
 	if cfg.Environment == "" {
 		cfg.Environment = "local"
@@ -119,6 +121,7 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 	fs.Var((*emailsValue)(&o.Users), "user", "only the user with this `EMAIL`; repeatable")
 	fs.Var(&durationValue{d: &cfg.Timeout}, "timeout", "deadline for the whole run, e.g. 10m")
 	fs.Var(&durationValue{d: &cfg.DBWait, zeroOK: true}, "db-wait", "how long to keep retrying the first connection, e.g. 60s")
+	fs.Var(&durationValue{d: &cfg.LockWait, zeroOK: true}, "lock-wait", "how long to wait for another run to finish before exiting 4, e.g. 2m")
 	fs.Var((*boolValue)(&cfg.showVersion), "version", "print the version and VCS revision")
 	return fs
 }

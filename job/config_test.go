@@ -44,6 +44,7 @@ func defaults(edit func(*config)) config {
 		Options:     uptime.Options{Points: 1, Now: testNow},
 		Timeout:     10 * time.Minute,
 		DBWait:      60 * time.Second,
+		LockWait:    2 * time.Minute,
 	}
 	if edit != nil {
 		edit(&cfg)

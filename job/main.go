@@ -121,7 +121,7 @@ func execute(ctx context.Context, cfg config, log *slog.Logger) (uptime.Result, 
 }
 
 func executeOnce(ctx context.Context, db *sqlx.DB, cfg config, log *slog.Logger) (uptime.Result, error) {
-	tx, err := store.BeginRun(ctx, db)
+	tx, err := store.BeginRunWaiting(ctx, db, store.LockWait{Max: cfg.LockWait, StaleAfter: store.StaleAfter}, log)
 	if err != nil {
 		return uptime.Result{}, err
 	}
@@ -303,6 +303,9 @@ Flags (each can also be set by its variable; a flag wins):
                                         with commas in the variable
   --timeout DURATION   UPTIME_TIMEOUT   deadline for the whole run (default 10m)
   --db-wait DURATION   UPTIME_DB_WAIT   how long to keep retrying the first connection (default 60s)
+  --lock-wait DURATION UPTIME_LOCK_WAIT how long to wait for another run to finish (default 2m;
+                                        0 exits 4 at once); a run stalled on its client for 15 s
+                                        is ended instead of waited for
   --version                             print the version and VCS revision
   --help                                this text
 
@@ -320,7 +323,7 @@ Exit codes:
   3  the data does not allow the run: no Uptime type, days without a multiplier (and no
      --force), points outside the type's range, an unknown --user, a schema the job cannot
      write safely; nothing was written
-  4  another run holds the lock; nothing was written
+  4  another run still held the lock after --lock-wait; nothing was written
 
 Output: JSON log records on stdout, one "run summary" record, and one CloudWatch Embedded
 Metric Format record (namespace TallyUptime, dimension Environment).

@@ -816,11 +816,16 @@ func TestLockHeld(t *testing.T) {
 	holdRunLock(t, db)
 	before := snapshot(t, db)
 
-	r := runJob(t, jobEnv(db.URL))
+	// The holder is an idle session, not a run stalled in its transaction: the job waits
+	// --lock-wait for it, and no longer.
+	r := runJob(t, jobEnv(db.URL), "--lock-wait", "2s")
 	r.expect(t, exitLocked)
 	r.oneStderrLine(t, "another uptime run holds the lock")
-	if d := num(t, r.summary(t), "duration_seconds"); d >= 1 {
-		t.Errorf("the locked-out run took %v s", d)
+	if d := num(t, r.summary(t), "duration_seconds"); d < 2 || d >= 4 {
+		t.Errorf("the locked-out run took %v s with --lock-wait 2s", d)
+	}
+	if d := num(t, runJob(t, jobEnv(db.URL), "--lock-wait", "0").summary(t), "duration_seconds"); d >= 1 {
+		t.Errorf("with --lock-wait 0 the locked-out run took %v s", d)
 	}
 	if m := r.metrics(t); m["RunFailed"] != 1.0 {
 		t.Errorf("EMF %v", m)
@@ -837,7 +842,7 @@ func TestTwoRunsAtOnce(t *testing.T) {
 	db := sampleDB(t)
 	before := snapshot(t, db)
 	release := blockLeaderboard(t, db)
-	a, b := startJob(t, jobEnv(db.URL)), startJob(t, jobEnv(db.URL))
+	a, b := startJob(t, jobEnv(db.URL), "--lock-wait", "0"), startJob(t, jobEnv(db.URL), "--lock-wait", "0")
 
 	var loser, winner *proc
 	select {

@@ -145,10 +145,11 @@ func configure(ctx context.Context, tx *sqlx.Tx) error {
 		// compiled for ~0.4 s per statement here and saved nothing on these set operations.
 		"jit": "off",
 	}
+	maps.Copy(settings, pathSettings)
 	if deadline, ok := ctx.Deadline(); ok {
 		ms := max(time.Until(deadline).Milliseconds(), 1)
 		settings["statement_timeout"] = fmt.Sprint(ms)
-		settings["idle_in_transaction_session_timeout"] = fmt.Sprint(ms)
+		settings["idle_in_transaction_session_timeout"] = fmt.Sprint(min(ms, StaleAfter.Milliseconds()))
 	}
 	for name, value := range settings {
 		if _, err := tx.ExecContext(ctx, "SELECT set_config($1, $2, true)", name, value); err != nil {
