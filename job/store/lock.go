@@ -44,10 +44,14 @@ type LockWait struct {
 // holder that has been waiting on its own client for w.StaleAfter. It returns ErrLocked when the
 // lock is still held after w.Max.
 func BeginRunWaiting(ctx context.Context, db *sqlx.DB, w LockWait, log *slog.Logger) (*sqlx.Tx, error) {
-	giveUp := time.Now().Add(w.Max)
+	start := time.Now()
+	giveUp := start.Add(w.Max)
 	waiting := map[holderKey]time.Time{}
-	for {
+	for attempt := 1; ; attempt++ {
 		tx, err := BeginRun(ctx, db)
+		if err == nil && attempt > 1 {
+			log.InfoContext(ctx, "took the run lock after waiting", "waited_seconds", time.Since(start).Seconds())
+		}
 		if !errors.Is(err, ErrLocked) || !time.Now().Before(giveUp) {
 			return tx, err
 		}
