@@ -134,6 +134,9 @@ func applyEnv(fs *flag.FlagSet, env map[string]string) error {
 	known := map[string]bool{"UPTIME_ENVIRONMENT": true}
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "version" {
+			return // a command, not a setting a variable should make for every run
+		}
 		name := envName(f.Name)
 		known[name] = true
 		value, ok := env[name]

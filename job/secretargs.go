@@ -34,6 +34,9 @@ func refuseSecretValues(args []string, env map[string]string) error {
 	}
 	slices.Sort(names)
 	for _, name := range names {
+		if maySpill(name, password) {
+			return usagef("the name of an UPTIME_ variable may hold the database password, so it is not shown: give the database URL in DATABASE_URL only")
+		}
 		if maySpill(env[name], password) {
 			return usagef("%s may hold the database password, so its value is not shown: give the database URL in DATABASE_URL only", oneLine(name))
 		}
