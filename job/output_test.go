@@ -18,7 +18,7 @@ func blockedPipe(t *testing.T) *os.File {
 		t.Fatal(err)
 	}
 	r, w := os.NewFile(uintptr(fds[0]), "unread"), fds[1]
-	t.Cleanup(func() { r.Close() })
+	t.Cleanup(func() { _ = r.Close() })
 	if err := syscall.SetNonblock(w, true); err != nil {
 		t.Fatal(err)
 	}
@@ -70,9 +70,12 @@ func TestBlockedOutput(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			out.Close() // the job holds its own copy
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
+			_ = out.Close() // the job holds its own copy
+			done := make(chan struct{})
+			go func() {
+				_ = cmd.Wait() // the exit code is checked below
+				close(done)
+			}()
 			select {
 			case <-done:
 			case <-time.After(timeout + 30*time.Second):

@@ -40,7 +40,7 @@ func NewBlackHole(t testing.TB, target string, freezeAt int64) *BlackHole {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		for _, c := range b.conns {
-			c.Close()
+			_ = c.Close()
 		}
 	})
 	return b
@@ -89,7 +89,7 @@ func (b *BlackHole) accept() {
 		}
 		server, err := net.Dial("tcp", b.target)
 		if err != nil {
-			client.Close()
+			_ = client.Close()
 			continue
 		}
 		// A small receive window: once the proxy stops reading, the server soon blocks sending.

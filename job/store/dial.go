@@ -13,9 +13,9 @@ import (
 	"github.com/lib/pq"
 )
 
-// noPassfile is a path that cannot exist (/dev/null is not a directory): lib/pq reads ~/.pgpass
+// absentFile is a path that cannot exist (/dev/null is not a directory): lib/pq reads ~/.pgpass
 // or $PGPASSFILE when the URL has no password, and the job's credentials come from the URL only.
-const noPassfile = "/dev/null/pgpass"
+const absentFile = "/dev/null/pgpass"
 
 // abandonAfter is how long a connection may still take once the run's context has ended (to roll
 // back, to send a cancel): past it every read and write fails, so a frozen network path cannot
@@ -46,7 +46,7 @@ func (t Target) connector(life context.Context) (*pq.Connector, error) {
 	}
 	c, err := pq.NewConnectorConfig(pq.Config{
 		Host: t.Host, Port: t.Port, Database: t.Database, User: t.User, Password: t.password,
-		Passfile:        noPassfile,
+		Passfile:        absentFile,
 		ApplicationName: t.ApplicationName,
 		// TLS is the dialer's: lib/pq speaks the protocol over a connection already verified.
 		SSLMode:            pq.SSLModeDisable,

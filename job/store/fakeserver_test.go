@@ -45,7 +45,7 @@ func inNetns(t *testing.T) bool {
 	if err := exec.Command("unshare", "-n", "true").Run(); err != nil {
 		t.Skipf("cannot create a network namespace here (unshare -n: %v); the test needs one for a non-loopback address", err)
 	}
-	cmd := exec.Command("unshare", "-n", os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
+	cmd := exec.Command("unshare", "-n", os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1") //nolint:gosec // the test binary itself, with its own test's name
 	cmd.Env = append(os.Environ(), netnsVar+"="+t.Name())
 	out, err := cmd.CombinedOutput()
 	t.Logf("in a private network namespace:\n%s", out)
@@ -98,7 +98,7 @@ func (s *fakeServer) accept() {
 }
 
 func (s *fakeServer) serve(c net.Conn) {
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	first := make([]byte, 8)
 	n, _ := io.ReadFull(c, first)

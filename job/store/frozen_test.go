@@ -40,7 +40,8 @@ func TestLockWaitEndsAHolderStuckSending(t *testing.T) {
 	go func() {
 		rows, err := tx.Query(`SELECT repeat('x', 1000) FROM generate_series(1, 1000000)`)
 		if err == nil {
-			for rows.Next() { //nolint:revive // reads until the path freezes and the read fails
+			for rows.Next() {
+				continue // read until the path freezes and the read fails
 			}
 			rows.Close()
 		}

@@ -47,7 +47,7 @@ func rootPool(rootCert string) (*x509.CertPool, error) {
 		}
 		return pool, nil
 	}
-	pem, err := os.ReadFile(rootCert)
+	pem, err := os.ReadFile(rootCert) //nolint:gosec // the path is the operator's sslrootcert, read as libpq reads it
 	if err != nil {
 		return nil, fmt.Errorf("read the sslrootcert file: %w", err)
 	}
@@ -79,30 +79,30 @@ func startTLS(ctx context.Context, conn net.Conn, cfg *tls.Config) (net.Conn, er
 		deadline = d
 	}
 	if err := conn.SetDeadline(deadline); err != nil {
-		conn.Close()
+		_ = conn.Close()
 		return nil, fmt.Errorf("start TLS: %w", err)
 	}
 	if _, err := conn.Write(sslRequest); err != nil {
-		conn.Close()
+		_ = conn.Close()
 		return nil, fmt.Errorf("start TLS: %w", err)
 	}
 	// Exactly one byte: anything the path adds after it must be part of the TLS handshake.
 	var answer [1]byte
 	if _, err := io.ReadFull(conn, answer[:]); err != nil {
-		conn.Close()
+		_ = conn.Close()
 		return nil, fmt.Errorf("start TLS: %w", err)
 	}
 	if answer[0] != 'S' {
-		conn.Close()
+		_ = conn.Close()
 		return nil, ErrNoTLS
 	}
 	tc := tls.Client(conn, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
-		conn.Close()
+		_ = conn.Close()
 		return nil, fmt.Errorf("verify the server's TLS certificate: %w", err)
 	}
 	if err := conn.SetDeadline(time.Time{}); err != nil {
-		tc.Close()
+		_ = tc.Close()
 		return nil, fmt.Errorf("start TLS: %w", err)
 	}
 	return tc, nil
