@@ -113,10 +113,14 @@ func (d *dialer) dialTarget(ctx context.Context) (net.Conn, error) {
 			return nil, fmt.Errorf("%s resolves to %s, which is not loopback: the job connects without TLS only to loopback", t.Host, a)
 		}
 	}
-	if len(addrs) == 0 {
-		return nil, fmt.Errorf("resolve %s: no address", t.Host)
+	err = fmt.Errorf("resolve %s: no address", t.Host)
+	for _, a := range addrs { // localhost is often ::1 and 127.0.0.1, and a server may listen on one
+		var conn net.Conn
+		if conn, err = nd.DialContext(ctx, "tcp", netip.AddrPortFrom(a.Unmap(), t.Port).String()); err == nil {
+			return conn, nil
+		}
 	}
-	return nd.DialContext(ctx, "tcp", netip.AddrPortFrom(addrs[0].Unmap(), t.Port).String())
+	return nil, err
 }
 
 // watchedConn gets a deadline abandonAfter from the moment the run's context ends.

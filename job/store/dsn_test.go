@@ -1,8 +1,12 @@
 package store
 
 import (
+	"context"
+	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/tally/uptime/internal/testdb"
 )
 
 // urlShape is a DATABASE_URL with PW where the password goes, as written (not encoded).
@@ -121,4 +125,20 @@ func TestParseURLShortPasswords(t *testing.T) {
 			t.Errorf("passwords %q and %q: %q differs from %q", pair[0], pair[1], one, two)
 		}
 	}
+}
+
+// localhost may resolve to ::1 first while the server listens on 127.0.0.1 only: the plaintext
+// dialer tries every loopback address.
+func TestLocalhostWithoutTLS(t *testing.T) {
+	db := testdb.New(t)
+	u, err := url.Parse(db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = "localhost:" + u.Port()
+	conn, err := Open(context.Background(), u.String(), 0, quiet)
+	if err != nil {
+		t.Fatalf("sslmode=disable to localhost: %v", err)
+	}
+	conn.Close()
 }
