@@ -23,7 +23,7 @@ var rdsBundle []byte
 func RDSBundle() []byte { return rdsBundle }
 
 // ErrNoTLS means the server, or whatever answered in its place, would not start TLS.
-var ErrNoTLS = errors.New("the server did not agree to TLS (it answered 'N' to the SSLRequest); the job sends no credentials without a verified TLS connection")
+var ErrNoTLS = errors.New("the server did not agree to TLS (it answered 'N' to the SSLRequest), and the job sends no credentials without a verified TLS connection; for a server on this machine without TLS, add sslmode=disable")
 
 // handshakeTimeout bounds the SSLRequest and the TLS handshake when the caller set no deadline.
 const handshakeTimeout = 15 * time.Second
