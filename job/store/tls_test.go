@@ -101,4 +101,15 @@ func TestVerifyFullAgainstARealServer(t *testing.T) {
 	if _, err := Open(context.Background(), "postgres://postgres@127.0.0.1:"+port+"/postgres?sslrootcert="+filepath.Join(t.TempDir(), "missing.pem"), 0, log); err == nil || !strings.Contains(err.Error(), "sslrootcert") {
 		t.Errorf("a missing sslrootcert file: %v", err)
 	}
+
+	// A Unix socket has no TLS in PostgreSQL, and needs none: the kernel is the whole path.
+	db, err := Open(context.Background(), "postgres://postgres@:"+port+"/postgres?host="+c.SocketDir(), 0, log)
+	if err != nil {
+		t.Fatalf("over the Unix socket: %v", err)
+	}
+	defer db.Close()
+	var client *string
+	if err := db.QueryRow(`SELECT inet_client_addr()::text`).Scan(&client); err != nil || client != nil {
+		t.Errorf("over the Unix socket: client address %v (%v), want none", client, err)
+	}
 }
