@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/tally/uptime/internal/testdb"
 )
 
@@ -23,16 +24,23 @@ func TestLockWaitEndsAHolderStuckSending(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Closed after the black hole (cleanups run last first): sql.DB.Close waits for the stalled
+	// query, which ends only when the proxy drops its connections.
+	var stalled *sqlx.DB
+	t.Cleanup(func() {
+		if stalled != nil {
+			stalled.Close()
+		}
+	})
 	path := testdb.NewBlackHole(t, u.Host, 1<<20) // freezes after 1 MiB of rows
 	u.Host = fmt.Sprintf("127.0.0.1:%d", path.Port())
 	u.RawQuery = "sslmode=disable&application_name=stuck_run"
 
 	// The stalled run: the job's own session set-up, then a statement whose rows fill every buffer.
-	stalled, err := Open(context.Background(), u.String(), 0, quiet)
+	stalled, err = Open(context.Background(), u.String(), 0, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stalled.Close()
 	tx, err := BeginRun(context.Background(), stalled)
 	if err != nil {
 		t.Fatal(err)
