@@ -5,11 +5,14 @@ package main
 // get the lock and succeed within its own deadline.
 
 import (
+	"database/sql"
+	"fmt"
 	"net/url"
 	"testing"
 	"time"
 
 	"github.com/tally/uptime/internal/testdb"
+	"github.com/tally/uptime/job/store"
 )
 
 // serverAddr is the host:port of dbURL.
@@ -99,4 +102,62 @@ func sessionState(t *testing.T, db *testdb.DB) string {
 		return "gone"
 	}
 	return state
+}
+
+// The next night after a run cut off while the server was sending it rows: the server process is
+// blocked in ClientWrite, which no server timeout ends. The job, with its default --lock-wait,
+// ends that holder and completes.
+func TestNextRunAfterAFreezeMidRows(t *testing.T) {
+	t.Parallel()
+	db := sampleDB(t)
+	// The stalled run's connection: closed after the black hole (cleanups run last first), since
+	// closing waits for its stalled query, which ends only when the proxy drops its connections.
+	var pool *sql.DB
+	t.Cleanup(func() {
+		if pool != nil {
+			_ = pool.Close()
+		}
+	})
+	path := testdb.NewBlackHole(t, serverAddr(t, db.URL), 1<<20)
+	var err error
+	if pool, err = sql.Open("postgres", withPort(t, db.URL, path.Port())); err != nil {
+		t.Fatal(err)
+	}
+	stalled, err := pool.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"BEGIN", fmt.Sprintf("SELECT pg_try_advisory_xact_lock(%d)", store.LockKey)} {
+		if _, err := stalled.ExecContext(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	go func() {
+		rows, err := stalled.QueryContext(t.Context(), `SELECT repeat('x', 1000) FROM generate_series(1, 1000000)`)
+		if err == nil {
+			for rows.Next() {
+				continue // until the path freezes
+			}
+			_ = rows.Close()
+		}
+	}()
+	<-path.Frozen()
+
+	r := runJob(t, jobEnv(db.URL))
+	r.expect(t, exitOK)
+	var ended, waited float64
+	for _, rec := range r.Records {
+		switch rec["msg"] {
+		case "ended a stale holder of the run lock":
+			ended = num(t, rec, "waiting_on_client_seconds")
+		case "took the run lock after waiting":
+			waited = num(t, rec, "waited_seconds")
+		}
+	}
+	t.Logf("the next run ended the holder after %.1f s of it waiting on its client, got the lock after %.1f s, exited 0 after %.1f s",
+		ended, waited, r.Elapsed.Seconds())
+	if ended == 0 || waited == 0 || r.Elapsed > 25*time.Second {
+		t.Errorf("ended %v s, waited %v s, run %v", ended, waited, r.Elapsed)
+	}
+	checkComplete(t, db)
 }
