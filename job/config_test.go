@@ -16,7 +16,7 @@ var testNow = time.Date(2026, 6, 15, 12, 30, 0, 0, time.UTC)
 
 const (
 	testPassword = "Sup3rSecretPw"
-	testURL      = "postgres://tally:" + testPassword + "@db.example:5432/tally?sslmode=require"
+	testURL      = "postgres://tally:" + testPassword + "@db.example:5432/tally"
 )
 
 func day(s string) time.Time {
@@ -44,6 +44,7 @@ func defaults(edit func(*config)) config {
 		Options:     uptime.Options{Points: 1, Now: testNow},
 		Timeout:     10 * time.Minute,
 		DBWait:      60 * time.Second,
+		LockWait:    2 * time.Minute,
 	}
 	if edit != nil {
 		edit(&cfg)
@@ -103,6 +104,10 @@ func TestParseConfig(t *testing.T) {
 			want: defaults(func(c *config) { c.Timeout = 30 * time.Second })},
 		{name: "UPTIME_DB_WAIT", env: map[string]string{"UPTIME_DB_WAIT": "0s"},
 			want: defaults(func(c *config) { c.DBWait = 0 })},
+		{name: "UPTIME_LOCK_WAIT", env: map[string]string{"UPTIME_LOCK_WAIT": "0"},
+			want: defaults(func(c *config) { c.LockWait = 0 })},
+		{name: "--lock-wait", args: []string{"--lock-wait", "30s"},
+			want: defaults(func(c *config) { c.LockWait = 30 * time.Second })},
 		{name: "UPTIME_ENVIRONMENT", env: map[string]string{"UPTIME_ENVIRONMENT": "production"},
 			want: defaults(func(c *config) { c.Environment = "production" })},
 		{name: "empty UPTIME_ENVIRONMENT is local", env: map[string]string{"UPTIME_ENVIRONMENT": ""},
@@ -230,6 +235,10 @@ func TestParseConfigUsageErrors(t *testing.T) {
 			bare: true, mention: "DATABASE_URL"},
 		{name: "DATABASE_URL with a bad escape", env: map[string]string{"DATABASE_URL": "postgres://tally:" + testPassword + "%zz@db.example/tally"},
 			bare: true, mention: "DATABASE_URL"},
+		{name: "PQGO_DEBUG set", env: map[string]string{"PQGO_DEBUG": "1"}, mention: "PQGO_DEBUG"},
+		{name: "DATABASE_URL as an argument", args: []string{"--dry-run", testURL}, mention: "argument 2"},
+		{name: "a DSN in a variable", env: map[string]string{"UPTIME_USER": "host=db password=x"}, mention: "UPTIME_USER"},
+		{name: "negative lock-wait", args: []string{"--lock-wait", "-1s"}, mention: "zero or a positive duration"},
 		{name: "from after to", args: []string{"--from", "2026-03-02", "--to", "2026-03-01"}, mention: "2026-03-02"},
 		{name: "from after to by variables", env: map[string]string{"UPTIME_FROM": "2026-03-02", "UPTIME_TO": "2026-03-01"}, mention: "after"},
 		{name: "to after today", args: []string{"--to", "2026-06-16"}, mention: "after today"},
