@@ -15,7 +15,7 @@ import (
 // the job's "run summary" records, newest first. The field names are the
 // job's (README, "The job").
 var SummaryQuery = []string{
-	"fields @timestamp, exit_code, dry_run, contributions_created, duration_seconds, users_touched, days_skipped, error, @logStream",
+	"fields @timestamp, exit_code, dry_run, contributions_created, contributions_would_create, duration_seconds, users_touched, days_skipped, error, @logStream",
 	`filter msg = "run summary"`,
 	"sort @timestamp desc",
 	"limit 30",

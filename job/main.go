@@ -187,18 +187,8 @@ func finish(log *slog.Logger, stdout, stderr io.Writer, cfg config, started time
 		reason = []any{"error", msg} // the summary alone says why the run failed
 	}
 	dry := cfg.Options.DryRun
-	log.Info("run summary", append([]any{
-		"exit_code", code,
-		"dry_run", dry,
-		"users_with_uptime", res.UsersWithUptime,
-		"users_touched", res.UsersTouched,
-		"contributions_created", res.ContributionsCreated,
-		"days_skipped", res.DaysSkipped,
-		"leaderboard_entries_updated", res.EntriesUpdated,
-		"leaderboard_entries_created", res.EntriesCreated,
-		"ranks_changed", res.RanksChanged,
-		"duration_seconds", duration.Seconds(),
-	}, reason...)...)
+	fields := append([]any{"exit_code", code, "dry_run", dry}, summaryCounts(res, dry)...)
+	log.Info("run summary", append(append(fields, "duration_seconds", duration.Seconds()), reason...)...)
 	created := res.ContributionsCreated
 	if dry {
 		created = 0
@@ -217,6 +207,27 @@ func finish(log *slog.Logger, stdout, stderr io.Writer, cfg config, started time
 		fmt.Fprintf(stderr, "uptime: write metrics: %v\n", err)
 	}
 	return code
+}
+
+// summaryCounts are the run's counts for its summary record. A dry run wrote nothing, so its
+// counts of writes are named for what a real run would do ("contributions_would_create"),
+// never as if they had happened.
+func summaryCounts(res uptime.Result, dry bool) []any {
+	write := func(did, would string) string {
+		if dry {
+			return would
+		}
+		return did
+	}
+	return []any{
+		"users_with_uptime", res.UsersWithUptime,
+		"users_touched", res.UsersTouched,
+		write("contributions_created", "contributions_would_create"), res.ContributionsCreated,
+		"days_skipped", res.DaysSkipped,
+		write("leaderboard_entries_updated", "leaderboard_entries_would_update"), res.EntriesUpdated,
+		write("leaderboard_entries_created", "leaderboard_entries_would_create"), res.EntriesCreated,
+		write("ranks_changed", "ranks_would_change"), res.RanksChanged,
+	}
 }
 
 // runContext is cancelled by SIGTERM or SIGINT (ECS stops a task with SIGTERM) and by the

@@ -486,7 +486,7 @@ func TestDryRun(t *testing.T) {
 		r.expect(t, exitOK)
 		unchanged(t, db, before)
 		s := r.summary(t)
-		if s["dry_run"] != true || num(t, s, "contributions_created") == 0 {
+		if s["dry_run"] != true || num(t, s, "contributions_would_create") == 0 || s["contributions_created"] != nil {
 			t.Errorf("%s: dry-run summary %v", how.name, s)
 		}
 		m := r.metrics(t)
@@ -494,7 +494,7 @@ func TestDryRun(t *testing.T) {
 			t.Errorf("%s: dry-run EMF %v", how.name, m)
 		}
 		if how.name == "variable" {
-			planned := num(t, s, "contributions_created")
+			planned := num(t, s, "contributions_would_create")
 			runJob(t, jobEnv(db.URL)).expect(t, exitOK)
 			if got := countContributions(t, db) - before.Contributions; float64(got) != planned {
 				t.Errorf("the dry run planned %v contributions, the real run created %d", planned, got)
@@ -597,7 +597,7 @@ func TestStoppedMidRun(t *testing.T) {
 		before := snapshot(t, db)
 		dry := runJob(t, jobEnv(db.URL), "--dry-run")
 		dry.expect(t, exitOK)
-		planned := num(t, dry.summary(t), "contributions_created")
+		planned := num(t, dry.summary(t), "contributions_would_create")
 
 		release := blockLeaderboard(t, db)
 		p := startJob(t, jobEnv(db.URL))
