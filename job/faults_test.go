@@ -142,24 +142,8 @@ func waitJobGone(t *testing.T, db *testdb.DB, since time.Time) time.Duration {
 	return time.Since(since)
 }
 
-// outcome fingerprints what a run leaves, ignoring what legitimately differs between two runs of
-// the same work: ids (sequences advance in rolled-back runs too) and the run's clock.
-func outcome(t *testing.T, db *testdb.DB) string {
-	t.Helper()
-	var contributions, entries string
-	err := db.QueryRow(`
-		SELECT (SELECT md5(coalesce(string_agg(concat_ws('|', user_id, contribution_type_id, points, frozen_global_points,
-		                                                 multiplier_at_creation, contribution_date, notes), E'\n'
-		                                       ORDER BY user_id, contribution_type_id, contribution_date, notes, points), ''))
-		        FROM contributions_contribution),
-		       (SELECT md5(coalesce(string_agg(concat_ws('|', user_id, coalesce(category_id, 0), total_points, rank), E'\n'
-		                                       ORDER BY user_id, category_id NULLS FIRST), ''))
-		        FROM leaderboard_leaderboardentry)`).Scan(&contributions, &entries)
-	if err != nil {
-		t.Fatalf("outcome: %v", err)
-	}
-	return contributions + "/" + entries
-}
+// outcome fingerprints what a run leaves (see testdb.Outcome).
+func outcome(t *testing.T, db *testdb.DB) string { return db.Outcome(t) }
 
 // reference is what one clean, uninterrupted run does to a clone of the template.
 type reference struct {

@@ -1,11 +1,14 @@
-// Package benchmark measures the job binary at Tally's scale: each case seeds a fresh database,
-// runs the job once, and reports rows written, rows/s, the job's peak RSS and the number of
-// SQL statements the run sent. scripts/bench.sh runs it and prints the table.
+// Package benchmark measures the job binary at Tally's scale against a floor: each case seeds a
+// database, then runs the job on one copy of it and a hand-written SQL equivalent (floor.sql) on
+// another, checks that both leave exactly the same data, and reports both times, their ratio,
+// the job's peak RSS, the peak private memory of each one's server process and the number of
+// SQL statements the job sent. scripts/bench.sh runs it and prints the table.
 package benchmark
 
 import (
 	"bytes"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,7 +45,7 @@ var cases = []struct {
 	large bool // opt-in: BENCH_LARGE=1
 }{
 	// A full backfill: each user's only uptime is 364 days ago, so the job writes 364 days each.
-	{"backfill/users=1000/days=365", testdb.Scale{Users: 1_000, HistoryFrom: 364, HistoryTo: 364}, false},
+	{"backfill/users=2000/days=365", testdb.Scale{Users: 2_000, HistoryFrom: 364, HistoryTo: 364}, false},
 	{"backfill/users=10000/days=365", testdb.Scale{Users: 10_000, HistoryFrom: 364, HistoryTo: 364}, false},
 	{"backfill/users=50000/days=365", testdb.Scale{Users: 50_000, HistoryFrom: 364, HistoryTo: 364}, true},
 	// The nightly case: every day up to yesterday is there; the job writes today.
@@ -52,45 +55,101 @@ var cases = []struct {
 	{"gaps/users=10000/history=1y/missing=10%", testdb.Scale{Users: 10_000, HistoryFrom: 365, HistoryTo: 1, GapRate: 0.10}, false},
 }
 
+// run is what one run of the job, or of the floor, did and cost.
+type run struct {
+	rows      int64
+	wall      time.Duration
+	backendMB float64 // peak RssAnon of its server process; -1 when it could not be read
+	outcome   string
+}
+
 func BenchmarkJob(b *testing.B) {
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			if c.large && os.Getenv("BENCH_LARGE") == "" {
 				b.Skip("opt-in: set BENCH_LARGE=1")
 			}
-			var rows, statements, rssKB int64
-			var wall time.Duration
-			for range b.N {
-				b.StopTimer()
-				db := testdb.New(b)
-				db.Seed(b, c.scale)
-				rowsBefore := contributions(b, db)
-				countStatements := statementCounter(b, db)
-				b.StartTimer()
-
-				start := time.Now()
-				run := runJob(b, db.URL)
-				wall += time.Since(start)
-
-				b.StopTimer()
-				rows += contributions(b, db) - rowsBefore
-				statements += countStatements()
-				rssKB = max(rssKB, run.maxRSSKB)
+			b.StopTimer()
+			seeded := testdb.New(b)
+			seeded.Seed(b, c.scale)
+			if err := seeded.DB.Close(); err != nil { // a database is copied only while nobody is connected
+				b.Fatal(err)
 			}
-			b.ReportMetric(float64(rows)/float64(b.N), "rows")
-			b.ReportMetric(float64(rows)/wall.Seconds(), "rows/s")
+			var job, floor run
+			var statements, rssKB int64
+			var jobBackend, floorBackend float64
+			for range b.N {
+				j, n, kB := measureJob(b, seeded)
+				f := measureFloor(b, seeded)
+				if j.rows != f.rows || j.outcome != f.outcome {
+					b.Fatalf("the job and the floor left different data: %d and %d rows", j.rows, f.rows)
+				}
+				job.rows, job.wall = job.rows+j.rows, job.wall+j.wall
+				floor.wall += f.wall
+				statements += n
+				rssKB = max(rssKB, kB)
+				jobBackend, floorBackend = max(jobBackend, j.backendMB), max(floorBackend, f.backendMB)
+			}
+			b.ReportMetric(float64(job.rows)/float64(b.N), "rows")
+			b.ReportMetric(float64(job.rows)/job.wall.Seconds(), "rows/s")
+			b.ReportMetric(job.wall.Seconds()/float64(b.N), "job-s")
+			b.ReportMetric(floor.wall.Seconds()/float64(b.N), "floor-s")
+			b.ReportMetric(job.wall.Seconds()/floor.wall.Seconds(), "ratio")
 			b.ReportMetric(float64(rssKB)/1024, "peak-RSS-MB")
+			b.ReportMetric(jobBackend, "backend-MB")
+			b.ReportMetric(floorBackend, "floor-backend-MB")
 			b.ReportMetric(float64(statements)/float64(b.N), "statements")
 		})
 	}
 }
 
-type jobRun struct{ maxRSSKB int64 }
+// benchApp is the application_name of the job's session, by which the benchmark finds its server
+// process.
+const benchApp = "uptime_bench"
 
-func runJob(b *testing.B, url string) jobRun {
+// measureJob runs the job binary on a fresh copy of seeded; the benchmark's timer runs only
+// around the job. It returns the run, the statements it sent and the job's peak RSS in kB.
+func measureJob(b *testing.B, seeded *testdb.DB) (run, int64, int64) {
 	b.Helper()
-	cmd := exec.Command(jobBinary, "--timeout", "30m")
-	cmd.Env = []string{"DATABASE_URL=" + url, "UPTIME_ENVIRONMENT=bench"}
+	db := seeded.Clone(b)
+	checkpoint(b, db)
+	before := contributions(b, db)
+	countStatements := statementCounter(b, db)
+	mem := sampleBackend(func() (int, bool) {
+		var pid int
+		err := db.Get(&pid, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, benchApp)
+		return pid, err == nil
+	})
+
+	b.StartTimer()
+	start := time.Now()
+	rssKB := runJob(b, jobURL(b, db.URL))
+	wall := time.Since(start)
+	b.StopTimer()
+
+	r := run{wall: wall, backendMB: mem.Stop()}
+	r.rows = contributions(b, db) - before
+	r.outcome = db.Outcome(b)
+	return r, countStatements(), rssKB
+}
+
+func jobURL(b *testing.B, dbURL string) string {
+	b.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("application_name", benchApp)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// runJob runs the job and returns its peak RSS in kB.
+func runJob(b *testing.B, dbURL string) int64 {
+	b.Helper()
+	cmd := exec.Command(jobBinary, "--timeout", "60m")
+	cmd.Env = []string{"DATABASE_URL=" + dbURL, "UPTIME_ENVIRONMENT=bench"}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -98,9 +157,17 @@ func runJob(b *testing.B, url string) jobRun {
 	}
 	usage, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	if usage == nil {
-		return jobRun{}
+		return 0
 	}
-	return jobRun{maxRSSKB: usage.Maxrss} // kilobytes on Linux
+	return usage.Maxrss // kilobytes on Linux
+}
+
+// checkpoint writes out what earlier work left dirty, so that neither measured run pays for it.
+func checkpoint(b *testing.B, db *testdb.DB) {
+	b.Helper()
+	if _, err := db.Exec("CHECKPOINT"); err != nil {
+		b.Fatal(err)
+	}
 }
 
 func contributions(b *testing.B, db *testdb.DB) int64 {
@@ -129,8 +196,11 @@ func statementCounter(b *testing.B, db *testdb.DB) func() int64 {
 			FROM pg_stat_statements
 			WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
 			  AND query NOT LIKE '%pg_stat_statements%'
-			  -- the foreign-key checks PostgreSQL runs itself at commit are not statements the job sent
-			  AND query NOT LIKE '%FROM ONLY %FOR KEY SHARE OF x'`)
+			  -- the foreign-key checks PostgreSQL runs itself are not statements the job sent
+			  AND query NOT LIKE '%FROM ONLY %FOR KEY SHARE OF x'
+			  -- nor are the benchmark's own counts
+			  AND query NOT LIKE 'SELECT count(*) FROM contributions_contribution'
+			  AND query NOT LIKE 'SELECT pid FROM pg_stat_activity%'`)
 		if err != nil {
 			return -1
 		}

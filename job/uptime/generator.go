@@ -171,12 +171,8 @@ func (g Generator) plan(ctx context.Context, tx *sqlx.Tx, opts Options, typ upti
 
 // write inserts the planned contributions and refreshes the leaderboards.
 func (g Generator) write(ctx context.Context, tx *sqlx.Tx, opts Options, typ uptimeType, res Result) (Result, error) {
-	inserted, err := tx.ExecContext(ctx, sqlInsert, opts.Now, typ.ID, opts.Points)
-	if err != nil {
-		return res, fmt.Errorf("insert contributions: %w", err)
-	}
-	if n, _ := inserted.RowsAffected(); n != res.ContributionsCreated {
-		return res, fmt.Errorf("insert contributions: wrote %d rows, planned %d", n, res.ContributionsCreated)
+	if err := g.insert(ctx, tx, opts, typ.ID, res.ContributionsCreated); err != nil {
+		return res, err
 	}
 	g.Log.InfoContext(ctx, "contributions inserted", "count", res.ContributionsCreated)
 
