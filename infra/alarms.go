@@ -72,12 +72,6 @@ func NewJobAlarms(scope constructs.Construct, id string, env Environment, task *
 		"taskDefinitionArn": []interface{}{map[string]interface{}{"prefix": familyArn(stack, env) + ":"}},
 		"lastStatus":        []interface{}{"STOPPED"},
 	}
-	// EventBridge reads every <…> in an input template as a variable, and the
-	// task id cannot be one (it is the ARN's last part, not a field of the
-	// event), so the stream is described in words, never with angle brackets.
-	logs := fmt.Sprintf("Logs: log group %s, stream %s/%s/ followed by the task id (the last part of the task ARN above)",
-		env.logGroupName(), LogStreamPrefix, ContainerName)
-
 	failed := maps.Clone(taskOfThisJob)
 	// A task that failed to start may report its container's exitCode as
 	// null, which anything-but 0 can match: excluding that stop code keeps the
@@ -92,34 +86,18 @@ func NewJobAlarms(scope constructs.Construct, id string, env Environment, task *
 	a.FailedTaskRule = awsevents.NewRule(c, jsii.String("FailedTaskRule"), &awsevents.RuleProps{
 		Description:  jsii.String(fmt.Sprintf("tally-uptime %s: the job exited non-zero", env.Name)),
 		EventPattern: ecsTaskStateChange(failed),
-		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(ruleTarget, &awseventstargets.SnsTopicProps{
-			Message: awsevents.RuleTargetInput_FromMultilineText(jsii.String(fmt.Sprintf(
-				"tally-uptime %s: the job failed with exit code %s (1 runtime failure, 2 configuration, 3 data, 4 locked; see docs/runbook.md).\n"+
-					"Task: %s\nStopped reason: %s\n%s",
-				env.Name,
-				*awsevents.EventField_FromPath(jsii.String("$.detail.containers[0].exitCode")),
-				*awsevents.EventField_FromPath(jsii.String("$.detail.taskArn")),
-				*awsevents.EventField_FromPath(jsii.String("$.detail.stoppedReason")),
-				logs))),
-		})},
+		Targets:      &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(ruleTarget, nil)},
 	})
+	taskFailedMail(stack, env).applyTo(a.FailedTaskRule)
 
 	notStarted := maps.Clone(taskOfThisJob)
 	notStarted["stopCode"] = []interface{}{"TaskFailedToStart"}
 	a.FailedStartRule = awsevents.NewRule(c, jsii.String("FailedToStartRule"), &awsevents.RuleProps{
 		Description:  jsii.String(fmt.Sprintf("tally-uptime %s: the task could not start (image, secret, network)", env.Name)),
 		EventPattern: ecsTaskStateChange(notStarted),
-		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(ruleTarget, &awseventstargets.SnsTopicProps{
-			Message: awsevents.RuleTargetInput_FromMultilineText(jsii.String(fmt.Sprintf(
-				"tally-uptime %s: the task failed to start, the job did not run.\n"+
-					"Task: %s\nStopped reason: %s\n"+
-					"Usual causes: the image could not be pulled, the %s parameter could not be read, no route to ECR/SSM.\n%s",
-				env.Name,
-				*awsevents.EventField_FromPath(jsii.String("$.detail.taskArn")),
-				*awsevents.EventField_FromPath(jsii.String("$.detail.stoppedReason")),
-				env.DatabaseURLParameter, logs))),
-		})},
+		Targets:      &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(ruleTarget, nil)},
 	})
+	notStartedMail(stack, env).applyTo(a.FailedStartRule)
 
 	allowPublishers(a.Topic, env, a.FailedTaskRule, a.FailedStartRule)
 
@@ -163,9 +141,12 @@ func NewJobAlarms(scope constructs.Construct, id string, env Environment, task *
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
 
+	// The OK action tells whoever was paged that it is over, whether a fix or
+	// the next good night cleared it.
 	action := awscloudwatchactions.NewSnsAction(a.Topic)
 	for _, alarm := range a.Alarms() {
 		alarm.AddAlarmAction(action)
+		alarm.AddOkAction(action)
 	}
 	return a
 }

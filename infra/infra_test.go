@@ -781,7 +781,7 @@ func TestTaskStateRules(t *testing.T) {
 			eq(t, name+" target", tgt["Arn"], ref(topicID))
 			it := obj(tgt["InputTransformer"])
 			paths := jsonOf(it["InputPathsMap"])
-			tmpl, _ := it["InputTemplate"].(string)
+			tmpl := renderJoin(it["InputTemplate"])
 			for _, want := range []string{"$.detail.taskArn", "$.detail.stoppedReason"} {
 				if !strings.Contains(paths, want) {
 					t.Errorf("%s message lacks %s", name, want)
@@ -822,6 +822,8 @@ func TestAlarms(t *testing.T) {
 		}
 		for _, a := range alarms {
 			eq(t, "alarm actions", props(a)["AlarmActions"], []any{ref(topicID)})
+			// Whoever was paged also hears that it is over.
+			eq(t, "OK actions", props(a)["OKActions"], []any{ref(topicID)})
 		}
 		dims := []any{map[string]any{"Name": "Environment", "Value": s.env.Name}}
 		f := s.env.Family()
