@@ -882,7 +882,7 @@ func TestOutputs(t *testing.T) {
 		}
 		sort.Strings(names)
 		eq(t, "output names", names, []string{"AlarmTopicArn", "AssignPublicIp", "CapacityProvider", "ClusterName", "ContainerName",
-			"DashboardUrl", "LogGroupName", "LogStreamPrefix", "RunTaskCommand", "SecurityGroupId", "SubnetIds", "TaskDefinitionArn", "TaskFamily"})
+			"DashboardUrl", "Image", "ImageRevision", "LogGroupName", "LogStreamPrefix", "RunTaskCommand", "SecurityGroupId", "SubnetIds", "TaskDefinitionArn", "TaskFamily"})
 		subnets := jsonOf(obj(s.outputs["SubnetIds"])["Value"])
 		if !strings.Contains(subnets, `"Fn::Join":[",",[{"Ref":`) {
 			t.Errorf("SubnetIds is not the comma-joined subnets: %s", subnets)
