@@ -21,11 +21,11 @@ func imageBuildArgs() map[string]*string {
 	}
 	revision := os.Getenv("GITHUB_SHA")
 	if revision == "" {
-		revision = gitOutput("rev-parse", "HEAD")
+		revision = gitOutput(exec.Command("git", "rev-parse", "HEAD"))
 	}
 	set("REVISION", revision)
-	set("VERSION", gitOutput("describe", "--tags", "--always"))
-	set("CREATED", gitOutput("show", "-s", "--format=%cI", "HEAD"))
+	set("VERSION", gitOutput(exec.Command("git", "describe", "--tags", "--always")))
+	set("CREATED", gitOutput(exec.Command("git", "show", "-s", "--format=%cI", "HEAD")))
 	if server, repo := os.Getenv("GITHUB_SERVER_URL"), os.Getenv("GITHUB_REPOSITORY"); server != "" && repo != "" {
 		set("SOURCE", server+"/"+repo)
 	}
@@ -34,8 +34,7 @@ func imageBuildArgs() map[string]*string {
 
 // gitOutput is git's answer in the repository root, or "" where there is no
 // git or no repository (a source tarball).
-func gitOutput(args ...string) string {
-	cmd := exec.Command("git", args...)
+func gitOutput(cmd *exec.Cmd) string {
 	cmd.Dir = repoRoot()
 	out, err := cmd.Output()
 	if err != nil {
