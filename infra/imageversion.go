@@ -11,7 +11,8 @@ import (
 // labels all say what was built. In GitHub Actions they come from the run's
 // environment, elsewhere from git; without either they are left to the
 // Dockerfile's defaults (dev, unknown). Build arguments are part of the asset
-// hash, so each commit builds its own image, and the same commit the same one.
+// hash, so each commit builds its own image, and the same commit the same one;
+// "--dirty" marks a build from uncommitted changes.
 func imageBuildArgs() map[string]*string {
 	args := map[string]*string{}
 	set := func(name, value string) {
@@ -24,7 +25,7 @@ func imageBuildArgs() map[string]*string {
 		revision = gitOutput(exec.Command("git", "rev-parse", "HEAD"))
 	}
 	set("REVISION", revision)
-	set("VERSION", gitOutput(exec.Command("git", "describe", "--tags", "--always")))
+	set("VERSION", gitOutput(exec.Command("git", "describe", "--tags", "--always", "--dirty")))
 	set("CREATED", gitOutput(exec.Command("git", "show", "-s", "--format=%cI", "HEAD")))
 	if server, repo := os.Getenv("GITHUB_SERVER_URL"), os.Getenv("GITHUB_REPOSITORY"); server != "" && repo != "" {
 		set("SOURCE", server+"/"+repo)
