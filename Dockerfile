@@ -36,6 +36,20 @@ RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
 # ---- run: distroless static (CA certificates, tzdata, /etc/passwd; no shell) --
 FROM gcr.io/distroless/static-debian12:nonroot@sha256:afa5c872c891853ca7fcf1f12c3edb23f7eeef36189728842dd51042ff57f7ab
 COPY --from=build /out/uptime-job /uptime-job
+# OCI labels from the same build arguments as `uptime-job --version` (an ARG does
+# not cross stages, so they are declared again): `docker inspect` or
+# `crane config` on an image says what it was built from without running it.
+# CDK passes all four (infra/task.go); CREATED is the commit's time, not the
+# build's, so rebuilding one commit gives the same image.
+ARG VERSION=dev
+ARG REVISION=unknown
+ARG SOURCE=https://github.com/tally/uptime
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="uptime-job" \
+      org.opencontainers.image.version="$VERSION" \
+      org.opencontainers.image.revision="$REVISION" \
+      org.opencontainers.image.source="$SOURCE" \
+      org.opencontainers.image.created="$CREATED"
 # 65532 is distroless's "nonroot" user; numeric so ECS and Kubernetes can tell it is not root.
 USER 65532:65532
 # The task's command (e.g. a backfill's `--from 2024-01-01 --dry-run`) is

@@ -476,6 +476,55 @@ func readDockerignore(t *testing.T) dockerignore {
 	return d
 }
 
+// labelPairs reads the key=value pairs of a LABEL instruction.
+func labelPairs(args string) map[string]string {
+	out := map[string]string{}
+	for _, w := range shellWords(args) {
+		if k, v, ok := strings.Cut(w, "="); ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// The image says which version and commit it holds, from the build arguments
+// the binary is stamped with.
+func TestDockerfileLabelsTheVersion(t *testing.T) {
+	_, sts := stages(t, parseDockerfile(t, readRepoFile(t, "Dockerfile")))
+	final := sts[len(sts)-1]
+	labels := map[string]string{}
+	args := map[string]bool{}
+	for _, in := range final.Body {
+		switch in.Cmd {
+		case "LABEL":
+			for k, v := range labelPairs(in.Args) {
+				labels[k] = v
+			}
+		case "ARG":
+			name, _, _ := strings.Cut(in.Args, "=")
+			args[name] = true
+		}
+	}
+	for key, arg := range map[string]string{
+		"org.opencontainers.image.version":  "VERSION",
+		"org.opencontainers.image.revision": "REVISION",
+		"org.opencontainers.image.source":   "SOURCE",
+		"org.opencontainers.image.created":  "CREATED",
+	} {
+		v, ok := labels[key]
+		if !ok {
+			t.Errorf("the final stage has no label %s", key)
+			continue
+		}
+		if v != "$"+arg && v != "${"+arg+"}" {
+			t.Errorf("label %s = %q, want $%s", key, v, arg)
+		}
+		if !args[arg] {
+			t.Errorf("the final stage does not declare ARG %s, so label %s would be empty", arg, key)
+		}
+	}
+}
+
 func TestDockerignore(t *testing.T) {
 	d := readDockerignore(t)
 	for _, p := range []string{

@@ -22,6 +22,11 @@ const (
 	MetricDimension = "Environment"
 	// DurationThresholdSeconds is the seed's five-minute warning.
 	DurationThresholdSeconds = 300
+	// The job's --run-kind (job/config.go): the schedule sets the variable,
+	// and the job publishes DurationSeconds by Environment and RunKind too.
+	RunKindDimension = "RunKind"
+	RunKindVariable  = "UPTIME_RUN_KIND"
+	RunKindScheduled = "scheduled"
 )
 
 // JobAlarms routes everything that needs a human to one topic: failed and
@@ -38,12 +43,18 @@ type JobAlarms struct {
 	RunSucceeded     awscloudwatch.Metric
 	DurationSeconds  awscloudwatch.Metric
 	metricDimensions map[string]*string
+	// scheduledDimensions selects the nightly runs: a wide backfill started by
+	// hand may rightly take long, a slow night may not.
+	scheduledDimensions map[string]*string
 }
 
 // NewJobAlarms wires the alarms of one environment to a new TLS-only topic.
 func NewJobAlarms(scope constructs.Construct, id string, env Environment, task *JobTask, schedule *NightlySchedule) *JobAlarms {
 	c := constructs.NewConstruct(scope, jsii.String(id))
-	a := &JobAlarms{Construct: c, metricDimensions: map[string]*string{MetricDimension: jsii.String(env.Name)}}
+	a := &JobAlarms{Construct: c,
+		metricDimensions:    map[string]*string{MetricDimension: jsii.String(env.Name)},
+		scheduledDimensions: map[string]*string{MetricDimension: jsii.String(env.Name), RunKindDimension: jsii.String(RunKindScheduled)},
+	}
 	stack := awscdk.Stack_Of(c)
 
 	a.Topic = awssns.NewTopic(c, jsii.String("Topic"), &awssns.TopicProps{
@@ -72,12 +83,6 @@ func NewJobAlarms(scope constructs.Construct, id string, env Environment, task *
 		"taskDefinitionArn": []interface{}{map[string]interface{}{"prefix": familyArn(stack, env) + ":"}},
 		"lastStatus":        []interface{}{"STOPPED"},
 	}
-	// EventBridge reads every <…> in an input template as a variable, and the
-	// task id cannot be one (it is the ARN's last part, not a field of the
-	// event), so the stream is described in words, never with angle brackets.
-	logs := fmt.Sprintf("Logs: log group %s, stream %s/%s/ followed by the task id (the last part of the task ARN above)",
-		env.logGroupName(), LogStreamPrefix, ContainerName)
-
 	failed := maps.Clone(taskOfThisJob)
 	// A task that failed to start may report its container's exitCode as
 	// null, which anything-but 0 can match: excluding that stop code keeps the
@@ -92,41 +97,25 @@ func NewJobAlarms(scope constructs.Construct, id string, env Environment, task *
 	a.FailedTaskRule = awsevents.NewRule(c, jsii.String("FailedTaskRule"), &awsevents.RuleProps{
 		Description:  jsii.String(fmt.Sprintf("tally-uptime %s: the job exited non-zero", env.Name)),
 		EventPattern: ecsTaskStateChange(failed),
-		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(ruleTarget, &awseventstargets.SnsTopicProps{
-			Message: awsevents.RuleTargetInput_FromMultilineText(jsii.String(fmt.Sprintf(
-				"tally-uptime %s: the job failed with exit code %s (1 runtime failure, 2 configuration, 3 data, 4 locked; see docs/runbook.md).\n"+
-					"Task: %s\nStopped reason: %s\n%s",
-				env.Name,
-				*awsevents.EventField_FromPath(jsii.String("$.detail.containers[0].exitCode")),
-				*awsevents.EventField_FromPath(jsii.String("$.detail.taskArn")),
-				*awsevents.EventField_FromPath(jsii.String("$.detail.stoppedReason")),
-				logs))),
-		})},
+		Targets:      &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(ruleTarget, nil)},
 	})
+	taskFailedMail(stack, env).applyTo(a.FailedTaskRule)
 
 	notStarted := maps.Clone(taskOfThisJob)
 	notStarted["stopCode"] = []interface{}{"TaskFailedToStart"}
 	a.FailedStartRule = awsevents.NewRule(c, jsii.String("FailedToStartRule"), &awsevents.RuleProps{
 		Description:  jsii.String(fmt.Sprintf("tally-uptime %s: the task could not start (image, secret, network)", env.Name)),
 		EventPattern: ecsTaskStateChange(notStarted),
-		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(ruleTarget, &awseventstargets.SnsTopicProps{
-			Message: awsevents.RuleTargetInput_FromMultilineText(jsii.String(fmt.Sprintf(
-				"tally-uptime %s: the task failed to start, the job did not run.\n"+
-					"Task: %s\nStopped reason: %s\n"+
-					"Usual causes: the image could not be pulled, the %s parameter could not be read, no route to ECR/SSM.\n%s",
-				env.Name,
-				*awsevents.EventField_FromPath(jsii.String("$.detail.taskArn")),
-				*awsevents.EventField_FromPath(jsii.String("$.detail.stoppedReason")),
-				env.DatabaseURLParameter, logs))),
-		})},
+		Targets:      &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(ruleTarget, nil)},
 	})
+	notStartedMail(stack, env).applyTo(a.FailedStartRule)
 
 	allowPublishers(a.Topic, env, a.FailedTaskRule, a.FailedStartRule)
 
-	a.DurationSeconds = a.Metric("DurationSeconds", "Maximum", awscdk.Duration_Hours(jsii.Number(1)))
+	a.DurationSeconds = a.ScheduledMetric("DurationSeconds", "Maximum", awscdk.Duration_Hours(jsii.Number(1)))
 	a.DurationAlarm = a.DurationSeconds.CreateAlarm(c, jsii.String("DurationAlarm"), &awscloudwatch.CreateAlarmOptions{
 		AlarmName: jsii.String(env.Family() + "-duration"),
-		AlarmDescription: jsii.String(fmt.Sprintf("A %s run took longer than %d seconds: the data grew, or the database is slow or contended.",
+		AlarmDescription: jsii.String(fmt.Sprintf("A scheduled %s run took longer than %d seconds: the data grew, or the database is slow or contended.",
 			env.Name, DurationThresholdSeconds)),
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
 		Threshold:          jsii.Number(DurationThresholdSeconds),
@@ -163,9 +152,12 @@ func NewJobAlarms(scope constructs.Construct, id string, env Environment, task *
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
 
+	// The OK action tells whoever was paged that it is over, whether a fix or
+	// the next good night cleared it.
 	action := awscloudwatchactions.NewSnsAction(a.Topic)
 	for _, alarm := range a.Alarms() {
 		alarm.AddAlarmAction(action)
+		alarm.AddOkAction(action)
 	}
 	return a
 }
@@ -175,12 +167,22 @@ func (a *JobAlarms) Alarms() []awscloudwatch.Alarm {
 	return []awscloudwatch.Alarm{a.DurationAlarm, a.MissedRunAlarm, a.DeadLetterAlarm}
 }
 
-// Metric is one of the job's EMF metrics for this environment.
+// Metric is one of the job's EMF metrics for this environment, every run.
 func (a *JobAlarms) Metric(name, statistic string, period awscdk.Duration) awscloudwatch.Metric {
+	return jobMetric(name, statistic, period, a.metricDimensions)
+}
+
+// ScheduledMetric is one of the job's metrics for the scheduled runs only
+// (the job publishes only DurationSeconds by run kind).
+func (a *JobAlarms) ScheduledMetric(name, statistic string, period awscdk.Duration) awscloudwatch.Metric {
+	return jobMetric(name, statistic, period, a.scheduledDimensions)
+}
+
+func jobMetric(name, statistic string, period awscdk.Duration, dimensions map[string]*string) awscloudwatch.Metric {
 	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 		Namespace:     jsii.String(MetricNamespace),
 		MetricName:    jsii.String(name),
-		DimensionsMap: &a.metricDimensions,
+		DimensionsMap: &dimensions,
 		Statistic:     jsii.String(statistic),
 		Period:        period,
 	})

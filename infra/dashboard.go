@@ -15,10 +15,20 @@ import (
 // the job's "run summary" records, newest first. The field names are the
 // job's (README, "The job").
 var SummaryQuery = []string{
-	"fields @timestamp, exit_code, dry_run, contributions_created, contributions_would_create, duration_seconds, users_touched, days_skipped, error, @logStream",
+	"fields @timestamp, exit_code, run_kind, dry_run, contributions_created, contributions_would_create, duration_seconds, users_touched, days_skipped, error, version, @logStream",
 	`filter msg = "run summary"`,
 	"sort @timestamp desc",
 	"limit 30",
+}
+
+// FailureQuery is the dashboard's last-failures table: the job's own error
+// sentence of each failed run, which the failure mail cannot carry (the
+// task-state event has only the exit code).
+var FailureQuery = []string{
+	"fields @timestamp, exit_code, run_kind, error, version, @logStream",
+	`filter msg = "run summary" and exit_code != 0`,
+	"sort @timestamp desc",
+	"limit 20",
 }
 
 // JobDashboard is the environment's CloudWatch dashboard "tally-uptime-<env>":
@@ -52,9 +62,10 @@ func NewJobDashboard(scope constructs.Construct, id string, env Environment, tas
 		Height:    jsii.Number(6),
 	})
 	duration := awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
-		Title: jsii.String("Duration per run (seconds)"),
+		Title: jsii.String("Duration per run (seconds): the alarm watches scheduled runs"),
 		Left: &[]awscloudwatch.IMetric{
-			withLabel(alarms.Metric("DurationSeconds", "Maximum", hour), "duration", ""),
+			withLabel(alarms.ScheduledMetric("DurationSeconds", "Maximum", hour), "scheduled runs", ""),
+			withLabel(alarms.Metric("DurationSeconds", "Maximum", hour), "every run (backfills too)", "#7f7f7f"),
 		},
 		LeftAnnotations: &[]*awscloudwatch.HorizontalAnnotation{{
 			Value: jsii.Number(DurationThresholdSeconds),
@@ -99,6 +110,15 @@ func NewJobDashboard(scope constructs.Construct, id string, env Environment, tas
 		Height:        jsii.Number(8),
 	})
 
+	lastFailures := awscloudwatch.NewLogQueryWidget(&awscloudwatch.LogQueryWidgetProps{
+		Title:         jsii.String("Last failures: exit code and the job's error sentence, newest first"),
+		LogGroupNames: &[]*string{task.LogGroup.LogGroupName()},
+		QueryLines:    jsii.Strings(FailureQuery...),
+		View:          awscloudwatch.LogQueryVisualizationType_TABLE,
+		Width:         jsii.Number(24),
+		Height:        jsii.Number(6),
+	})
+
 	header := awscloudwatch.NewTextWidget(&awscloudwatch.TextWidgetProps{
 		Markdown: jsii.String(strings.Join([]string{
 			fmt.Sprintf("# tally-uptime %s", env.Name),
@@ -117,6 +137,7 @@ func NewJobDashboard(scope constructs.Construct, id string, env Environment, tas
 			{header},
 			{runs, duration, work},
 			{status},
+			{lastFailures},
 			{lastRuns},
 		},
 	})

@@ -76,16 +76,23 @@ func TestDashboardMetrics(t *testing.T) {
 		for _, w := range widgets(body, "metric") {
 			for _, l := range metricLines(w) {
 				eq(t, l.name+" namespace", l.namespace, "TallyUptime")
+				if l.dims["RunKind"] == "scheduled" && l.name == "DurationSeconds" {
+					// The alarm's own series, beside every run's.
+					eq(t, l.name+" dimensions", l.dims, map[string]string{"Environment": s.env.Name, "RunKind": "scheduled"})
+					got["scheduled "+l.name] = l
+					continue
+				}
 				eq(t, l.name+" dimensions", l.dims, map[string]string{"Environment": s.env.Name})
 				got[l.name] = l
 			}
 		}
 		want := map[string][2]any{
-			"RunSucceeded":         {"Sum", float64(86400)},
-			"RunFailed":            {"Sum", float64(86400)},
-			"DurationSeconds":      {"Maximum", float64(3600)},
-			"ContributionsCreated": {"Sum", float64(3600)},
-			"UsersProcessed":       {"Maximum", float64(3600)},
+			"RunSucceeded":              {"Sum", float64(86400)},
+			"RunFailed":                 {"Sum", float64(86400)},
+			"DurationSeconds":           {"Maximum", float64(3600)},
+			"scheduled DurationSeconds": {"Maximum", float64(3600)},
+			"ContributionsCreated":      {"Sum", float64(3600)},
+			"UsersProcessed":            {"Maximum", float64(3600)},
 		}
 		for name, w := range want {
 			l, ok := got[name]
@@ -148,19 +155,24 @@ func TestDashboardLastRunsQuery(t *testing.T) {
 	shipped(t, func(t *testing.T, s *synthesized) {
 		_, body := dashboardBody(t, s)
 		ws := widgets(body, "log")
-		if len(ws) != 1 {
-			t.Fatalf("%d Logs Insights widgets, want 1", len(ws))
+		if len(ws) != 2 {
+			t.Fatalf("%d Logs Insights widgets, want 2 (last failures, last runs)", len(ws))
 		}
-		eq(t, "view", ws[0]["view"], "table")
-		q, _ := ws[0]["query"].(string)
 		logGroup := logGroupOf(t, s)
-		if !strings.HasPrefix(q, "SOURCE '${"+logGroup+"}' |") {
-			t.Errorf("the query does not read the task's log group %s: %q", logGroup, q)
-		}
-		for _, want := range []string{`filter msg = "run summary"`, "@timestamp", "exit_code", "contributions_created",
-			"duration_seconds", "sort @timestamp desc"} {
-			if !strings.Contains(q, want) {
-				t.Errorf("the query lacks %q: %q", want, q)
+		for i, wants := range [][]string{
+			{`filter msg = "run summary" and exit_code != 0`, "error", "exit_code", "run_kind", "version", "sort @timestamp desc"},
+			{`filter msg = "run summary"`, "@timestamp", "exit_code", "contributions_created", "duration_seconds", "error",
+				"version", "sort @timestamp desc"},
+		} {
+			eq(t, "view", ws[i]["view"], "table")
+			q, _ := ws[i]["query"].(string)
+			if !strings.HasPrefix(q, "SOURCE '${"+logGroup+"}' |") {
+				t.Errorf("the query does not read the task's log group %s: %q", logGroup, q)
+			}
+			for _, want := range wants {
+				if !strings.Contains(q, want) {
+					t.Errorf("the query lacks %q: %q", want, q)
+				}
 			}
 		}
 	})

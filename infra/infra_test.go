@@ -537,6 +537,14 @@ func TestSchedule(t *testing.T) {
 			eq(t, "dead-letter queue", target["DeadLetterConfig"], map[string]any{"Arn": getAtt(dlqID, "Arn")})
 			ecs := obj(target["EcsParameters"])
 			eq(t, "task definition", ecs["TaskDefinitionArn"], ref(tdID))
+			// The schedule's runs, and only they, say they are scheduled.
+			input, _ := target["Input"].(string)
+			var overrides any
+			if err := json.Unmarshal([]byte(input), &overrides); err != nil {
+				t.Errorf("the target input is not JSON: %q", input)
+			}
+			eq(t, "run kind override", overrides, map[string]any{"containerOverrides": []any{map[string]any{
+				"name": "uptime-job", "environment": []any{map[string]any{"name": "UPTIME_RUN_KIND", "value": "scheduled"}}}}})
 			if s.env.Spot {
 				eq(t, "capacity", ecs["CapacityProviderStrategy"], []any{map[string]any{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}})
 				eq(t, "launch type", ecs["LaunchType"], nil)
@@ -781,7 +789,7 @@ func TestTaskStateRules(t *testing.T) {
 			eq(t, name+" target", tgt["Arn"], ref(topicID))
 			it := obj(tgt["InputTransformer"])
 			paths := jsonOf(it["InputPathsMap"])
-			tmpl, _ := it["InputTemplate"].(string)
+			tmpl := renderJoin(it["InputTemplate"])
 			for _, want := range []string{"$.detail.taskArn", "$.detail.stoppedReason"} {
 				if !strings.Contains(paths, want) {
 					t.Errorf("%s message lacks %s", name, want)
@@ -822,13 +830,17 @@ func TestAlarms(t *testing.T) {
 		}
 		for _, a := range alarms {
 			eq(t, "alarm actions", props(a)["AlarmActions"], []any{ref(topicID)})
+			// Whoever was paged also hears that it is over.
+			eq(t, "OK actions", props(a)["OKActions"], []any{ref(topicID)})
 		}
 		dims := []any{map[string]any{"Name": "Environment", "Value": s.env.Name}}
 		f := s.env.Family()
 
+		// Scheduled runs only: a backfill by hand may take long.
+		scheduled := []any{map[string]any{"Name": "Environment", "Value": s.env.Name}, map[string]any{"Name": "RunKind", "Value": "scheduled"}}
 		d := alarmNamed(t, s, f+"-duration")
 		eq(t, "duration", []any{d["Namespace"], d["MetricName"], d["Dimensions"], d["Statistic"], d["ComparisonOperator"], d["Threshold"], d["EvaluationPeriods"], d["TreatMissingData"]},
-			[]any{"TallyUptime", "DurationSeconds", dims, "Maximum", "GreaterThanThreshold", 300, 1, "notBreaching"})
+			[]any{"TallyUptime", "DurationSeconds", scheduled, "Maximum", "GreaterThanThreshold", 300, 1, "notBreaching"})
 
 		m := alarmNamed(t, s, f+"-missed-run")
 		eq(t, "missed run", []any{m["Namespace"], m["MetricName"], m["Dimensions"], m["Statistic"], m["Period"], m["ComparisonOperator"], m["Threshold"], m["EvaluationPeriods"], m["DatapointsToAlarm"], m["TreatMissingData"], m["ActionsEnabled"]},
@@ -870,7 +882,7 @@ func TestOutputs(t *testing.T) {
 		}
 		sort.Strings(names)
 		eq(t, "output names", names, []string{"AlarmTopicArn", "AssignPublicIp", "CapacityProvider", "ClusterName", "ContainerName",
-			"DashboardUrl", "LogGroupName", "LogStreamPrefix", "RunTaskCommand", "SecurityGroupId", "SubnetIds", "TaskDefinitionArn", "TaskFamily"})
+			"DashboardUrl", "Image", "ImageRevision", "LogGroupName", "LogStreamPrefix", "RunTaskCommand", "SecurityGroupId", "SubnetIds", "TaskDefinitionArn", "TaskFamily"})
 		subnets := jsonOf(obj(s.outputs["SubnetIds"])["Value"])
 		if !strings.Contains(subnets, `"Fn::Join":[",",[{"Ref":`) {
 			t.Errorf("SubnetIds is not the comma-joined subnets: %s", subnets)

@@ -126,6 +126,16 @@ func NewNightlySchedule(scope constructs.Construct, id string, env Environment, 
 		AssignPublicIp:             jsii.Bool(network.AssignPublicIP),
 		CapacityProviderStrategies: strategies,
 		PlatformVersion:            awsecs.FargatePlatformVersion_LATEST,
+		// Scheduler reads an ECS target's input as the RunTask overrides (a
+		// CreateSchedule with other input fails "Unable to convert target
+		// input to TaskOverride"). Only the schedule's runs say "scheduled",
+		// so the duration alarm ignores backfills and runs by hand.
+		Input: awsscheduler.ScheduleTargetInput_FromObject(map[string]interface{}{
+			"containerOverrides": []interface{}{map[string]interface{}{
+				"name":        ContainerName,
+				"environment": []interface{}{map[string]interface{}{"name": RunKindVariable, "value": RunKindScheduled}},
+			}},
+		}),
 	})
 
 	s.Schedule = awsscheduler.NewSchedule(c, jsii.String("Schedule"), &awsscheduler.ScheduleProps{

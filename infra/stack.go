@@ -117,6 +117,8 @@ func (s *UptimeStack) addOutputs() {
 		{"LogGroupName", *s.Task.LogGroup.LogGroupName(), "Log group of the job"},
 		{"LogStreamPrefix", LogStreamPrefix, "Streams are <prefix>/" + ContainerName + "/<task id>"},
 		{"AlarmTopicArn", *s.Alarms.Topic.TopicArn(), "SNS topic of every alarm"},
+		{"Image", *s.Task.Container.ImageName(), "Image the task definition runs; for a built image, its tag is the asset hash"},
+		{"ImageRevision", imageRevision(env), "Commit the image was built from (its OCI label org.opencontainers.image.revision)"},
 		{"CapacityProvider", env.CapacityProvider(), "FARGATE or FARGATE_SPOT"},
 		{"RunTaskCommand", runTask, "A dry-run backfill of January 2026, ready to paste; change the command to taste"},
 	}
@@ -130,4 +132,16 @@ func (s *UptimeStack) addOutputs() {
 			Description: jsii.String(o.description),
 		})
 	}
+}
+
+// imageRevision is the commit the stack's image is built from, or says why it
+// is not known.
+func imageRevision(env Environment) string {
+	if env.ImageURI != "" {
+		return "not built here: see the image's org.opencontainers.image.revision label"
+	}
+	if r := imageBuildArgs()["REVISION"]; r != nil {
+		return *r
+	}
+	return "unknown (built without git or GITHUB_SHA)"
 }

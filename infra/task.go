@@ -151,8 +151,10 @@ var ecrImagePattern = regexp.MustCompile(`^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.ama
 // execution role gets pull rights on that repository only.
 func jobImage(scope constructs.Construct, env Environment, platform awsecrassets.Platform) awsecs.ContainerImage {
 	if env.ImageURI == "" {
+		buildArgs := imageBuildArgs()
 		return awsecs.ContainerImage_FromAsset(jsii.String(repoRoot()), &awsecs.AssetImageProps{
-			Platform: platform,
+			Platform:  platform,
+			BuildArgs: &buildArgs,
 			// .dockerignore is an allow-list already; these are the big
 			// directories that must never reach the asset staging copy.
 			Exclude: jsii.Strings("cdk.out", "node_modules", ".git", ".pgdata"),

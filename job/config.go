@@ -24,7 +24,28 @@ type config struct {
 	Timeout     time.Duration
 	DBWait      time.Duration
 	LockWait    time.Duration
+	RunKind     runKind
 	showVersion bool
+}
+
+// runKind says who started the run: the schedule, or a person (a backfill, a
+// run by hand). It is a dimension of the duration metric, so that a wide
+// backfill's long run does not trip the alarm meant for slow nights.
+type runKind string
+
+const (
+	runScheduled runKind = "scheduled"
+	runManual    runKind = "manual"
+)
+
+func (k *runKind) String() string { return string(valueOr(k)) }
+func (k *runKind) Set(s string) error {
+	switch v := runKind(strings.TrimSpace(s)); v {
+	case runScheduled, runManual:
+		*k = v
+		return nil
+	}
+	return fmt.Errorf("must be %s or %s", runScheduled, runManual)
 }
 
 // usageError is a mistake in how the job was invoked: exit 2.
@@ -57,6 +78,7 @@ func parseConfig(args []string, env map[string]string, now time.Time) (config, e
 		Timeout:     10 * time.Minute,
 		DBWait:      60 * time.Second,
 		LockWait:    2 * time.Minute,
+		RunKind:     runManual,
 	}
 	if cfg.Environment == "" {
 		cfg.Environment = "local"
@@ -122,6 +144,7 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 	fs.Var(&durationValue{d: &cfg.Timeout}, "timeout", "deadline for the whole run, e.g. 10m")
 	fs.Var(&durationValue{d: &cfg.DBWait, zeroOK: true}, "db-wait", "how long to keep retrying the first connection, e.g. 60s")
 	fs.Var(&durationValue{d: &cfg.LockWait, zeroOK: true}, "lock-wait", "how long to wait for another run to finish before exiting 4, e.g. 2m")
+	fs.Var(&cfg.RunKind, "run-kind", "who started the run: scheduled (the schedule sets it) or manual")
 	fs.Var((*boolValue)(&cfg.showVersion), "version", "print the version and VCS revision")
 	return fs
 }

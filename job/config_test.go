@@ -45,6 +45,7 @@ func defaults(edit func(*config)) config {
 		Timeout:     10 * time.Minute,
 		DBWait:      60 * time.Second,
 		LockWait:    2 * time.Minute,
+		RunKind:     runManual,
 	}
 	if edit != nil {
 		edit(&cfg)
@@ -108,6 +109,10 @@ func TestParseConfig(t *testing.T) {
 			want: defaults(func(c *config) { c.LockWait = 0 })},
 		{name: "--lock-wait", args: []string{"--lock-wait", "30s"},
 			want: defaults(func(c *config) { c.LockWait = 30 * time.Second })},
+		{name: "UPTIME_RUN_KIND, as the schedule sets it", env: map[string]string{"UPTIME_RUN_KIND": "scheduled"},
+			want: defaults(func(c *config) { c.RunKind = runScheduled })},
+		{name: "--run-kind wins over UPTIME_RUN_KIND", args: []string{"--run-kind", "manual"},
+			env: map[string]string{"UPTIME_RUN_KIND": "scheduled"}, want: defaults(nil)},
 		{name: "UPTIME_ENVIRONMENT", env: map[string]string{"UPTIME_ENVIRONMENT": "production"},
 			want: defaults(func(c *config) { c.Environment = "production" })},
 		{name: "empty UPTIME_ENVIRONMENT is local", env: map[string]string{"UPTIME_ENVIRONMENT": ""},
@@ -213,6 +218,8 @@ func TestParseConfigUsageErrors(t *testing.T) {
 		{name: "maybe for dry-run", args: []string{"--dry-run=maybe"}, mention: "true or false"},
 		{name: "yes for force", args: []string{"--force=yes"}, mention: "true or false"},
 		{name: "unknown flag", args: []string{"--dryrun"}, mention: "unknown flag"},
+		{name: "run kind backfill", args: []string{"--run-kind", "backfill"}, mention: "scheduled or manual"},
+		{name: "UPTIME_RUN_KIND nightly", env: map[string]string{"UPTIME_RUN_KIND": "nightly"}, mention: "UPTIME_RUN_KIND"},
 		{name: "positional argument", args: []string{"now"}, mention: `"now"`},
 		{name: "bool flag with separate value", args: []string{"--dry-run", "false"}, mention: `"false"`},
 		{name: "unknown UPTIME_DRYRUN", env: map[string]string{"UPTIME_DRYRUN": "true"}, mention: "UPTIME_DRYRUN"},

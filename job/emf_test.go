@@ -35,16 +35,25 @@ func checkEMF(t *testing.T, rec map[string]any, environment string) map[string]f
 		t.Errorf("_aws.Timestamp %v is not now in milliseconds (%v)", ts, now)
 	}
 	directives, ok := aws["CloudWatchMetrics"].([]any)
-	if !ok || len(directives) != 1 {
-		t.Fatalf("_aws.CloudWatchMetrics is not one directive: %v", aws["CloudWatchMetrics"])
+	if !ok || len(directives) != 2 {
+		t.Fatalf("_aws.CloudWatchMetrics is not two directives: %v", aws["CloudWatchMetrics"])
 	}
 	d := directives[0].(map[string]any)
-	if d["Namespace"] != "TallyUptime" {
-		t.Errorf("Namespace = %v, want TallyUptime", d["Namespace"])
+	for i, want := range []string{`[["Environment"]]`, `[["Environment","RunKind"]]`} {
+		d := directives[i].(map[string]any)
+		if d["Namespace"] != "TallyUptime" {
+			t.Errorf("directive %d: Namespace = %v, want TallyUptime", i, d["Namespace"])
+		}
+		if dims, _ := json.Marshal(d["Dimensions"]); string(dims) != want {
+			t.Errorf("directive %d: Dimensions = %s, want %s", i, dims, want)
+		}
 	}
-	dims, _ := json.Marshal(d["Dimensions"])
-	if string(dims) != `[["Environment"]]` {
-		t.Errorf("Dimensions = %s, want [[\"Environment\"]]", dims)
+	// The run kind splits only the duration: one metric more per kind, not five.
+	if by, _ := json.Marshal(directives[1].(map[string]any)["Metrics"]); string(by) != `[{"Name":"DurationSeconds","Unit":"Seconds"}]` {
+		t.Errorf("metrics by run kind = %s, want DurationSeconds only", by)
+	}
+	if k := rec["RunKind"]; k != "scheduled" && k != "manual" {
+		t.Errorf("RunKind = %v, want scheduled or manual", k)
 	}
 	if rec["Environment"] != environment {
 		t.Errorf("Environment = %v, want %q", rec["Environment"], environment)
@@ -86,14 +95,14 @@ func TestWriteEMF(t *testing.T) {
 	}{
 		{
 			name: "success",
-			m: runMetrics{Environment: "production", Succeeded: true, Duration: 1500 * time.Millisecond,
-				Created: 3650, Users: 10},
+			m: runMetrics{Environment: "production", RunKind: runScheduled, Succeeded: true, Duration: 1500 * time.Millisecond,
+				Created: 3650, Users: 10, Version: "1.4.0", Revision: "0123abcd"},
 			want: map[string]float64{"RunSucceeded": 1, "RunFailed": 0, "DurationSeconds": 1.5,
 				"ContributionsCreated": 3650, "UsersProcessed": 10},
 		},
 		{
 			name: "failure",
-			m:    runMetrics{Environment: "staging", Failed: true, ExitCode: 3, Duration: 250 * time.Millisecond},
+			m:    runMetrics{Environment: "staging", RunKind: runManual, Failed: true, ExitCode: 3, Duration: 250 * time.Millisecond},
 			want: map[string]float64{"RunSucceeded": 0, "RunFailed": 1, "DurationSeconds": 0.25,
 				"ContributionsCreated": 0, "UsersProcessed": 0},
 		},
@@ -140,6 +149,27 @@ func TestWriteEMF(t *testing.T) {
 			if rec["DryRun"] != tt.m.DryRun || rec["ExitCode"] != float64(tt.m.ExitCode) {
 				t.Errorf("DryRun, ExitCode = %v, %v; want %v, %d", rec["DryRun"], rec["ExitCode"], tt.m.DryRun, tt.m.ExitCode)
 			}
+			wantKind := string(tt.m.RunKind)
+			if wantKind == "" {
+				wantKind = "manual"
+			}
+			if rec["RunKind"] != wantKind || rec["Version"] != tt.m.Version || rec["Revision"] != tt.m.Revision ||
+				rec["ErrorClass"] != errorClass(tt.m.ExitCode) {
+				t.Errorf("RunKind, Version, Revision, ErrorClass = %v, %v, %v, %v; want %s, %s, %s, %q",
+					rec["RunKind"], rec["Version"], rec["Revision"], rec["ErrorClass"],
+					wantKind, tt.m.Version, tt.m.Revision, errorClass(tt.m.ExitCode))
+			}
 		})
+	}
+}
+
+// Each documented exit code has its class, and success has none.
+func TestErrorClassFollowsTheExitCode(t *testing.T) {
+	want := map[int]string{exitOK: "", exitRuntime: "runtime", exitUsage: "configuration", exitData: "data",
+		exitLocked: "locked", 137: "runtime"}
+	for code, class := range want {
+		if got := errorClass(code); got != class {
+			t.Errorf("errorClass(%d) = %q, want %q", code, got, class)
+		}
 	}
 }

@@ -187,14 +187,18 @@ func finish(log *slog.Logger, stdout, stderr io.Writer, cfg config, started time
 		reason = []any{"error", msg} // the summary alone says why the run failed
 	}
 	dry := cfg.Options.DryRun
-	fields := append([]any{"exit_code", code, "dry_run", dry}, summaryCounts(res, dry)...)
+	fields := append([]any{"exit_code", code, "dry_run", dry, "run_kind", string(cfg.RunKind)}, summaryCounts(res, dry)...)
 	log.Info("run summary", append(append(fields, "duration_seconds", duration.Seconds()), reason...)...)
 	created := res.ContributionsCreated
 	if dry {
 		created = 0
 	}
+	b := currentBuild()
 	m := runMetrics{
 		Environment: cfg.Environment,
+		RunKind:     cfg.RunKind,
+		Version:     b.Version,
+		Revision:    b.revisionLabel(),
 		Succeeded:   code == exitOK && !dry,
 		Failed:      code != exitOK,
 		DryRun:      dry,
@@ -317,6 +321,8 @@ Flags (each can also be set by its variable; a flag wins):
   --lock-wait DURATION UPTIME_LOCK_WAIT how long to wait for another run to finish (default 2m;
                                         0 exits 4 at once); a run stalled on its client for 15 s
                                         is ended instead of waited for
+  --run-kind KIND      UPTIME_RUN_KIND  scheduled (the nightly schedule sets it) or manual (default):
+                                        the duration alarm watches scheduled runs only
   --version                             print the version and VCS revision
   --help                                this text
 
@@ -338,7 +344,8 @@ Exit codes:
   4  another run still held the lock after --lock-wait; nothing was written
 
 Output: JSON log records on stdout, one "run summary" record, and one CloudWatch Embedded
-Metric Format record (namespace TallyUptime, dimension Environment).
+Metric Format record (namespace TallyUptime, dimension Environment; DurationSeconds also by
+Environment and RunKind) that carries the version, revision and error class of the run.
 
 Example: backfill January for one user, first as a dry run:
   DATABASE_URL=postgres://tally:secret@localhost:5432/tally \

@@ -149,6 +149,13 @@ func (r result) metrics(t *testing.T) map[string]any {
 	if rec["ExitCode"] != float64(r.Code) {
 		t.Errorf("EMF ExitCode = %v, but the job exited %d", rec["ExitCode"], r.Code)
 	}
+	if rec["ErrorClass"] != errorClass(r.Code) || rec["Version"] == "" || rec["Revision"] == "" {
+		t.Errorf("EMF ErrorClass, Version, Revision = %v, %v, %v after exit %d", rec["ErrorClass"], rec["Version"], rec["Revision"], r.Code)
+	}
+	if sum := r.summary(t); sum["run_kind"] != rec["RunKind"] || sum["version"] != rec["Version"] {
+		t.Errorf("the summary's run_kind, version %v, %v differ from the EMF record's %v, %v",
+			sum["run_kind"], sum["version"], rec["RunKind"], rec["Version"])
+	}
 	return rec
 }
 
