@@ -25,8 +25,13 @@ COPY . .
 
 ARG TARGETOS=linux
 ARG TARGETARCH
+# The context has no .git, so Go cannot stamp the revision itself: pass both, e.g.
+#   docker buildx build --build-arg VERSION=1.4.0 --build-arg REVISION=$(git rev-parse HEAD) .
+# `uptime-job --version` and every log record print them.
+ARG VERSION=dev
+ARG REVISION=unknown
 RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags="-s -w" -o /out/uptime-job ./job
+    go build -trimpath -ldflags="-s -w -X main.version=$VERSION -X main.revision=$REVISION" -o /out/uptime-job ./job
 
 # ---- run: distroless static (CA certificates, tzdata, /etc/passwd; no shell) --
 FROM gcr.io/distroless/static-debian12:nonroot@sha256:afa5c872c891853ca7fcf1f12c3edb23f7eeef36189728842dd51042ff57f7ab

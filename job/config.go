@@ -23,6 +23,8 @@ type config struct {
 	Options     uptime.Options
 	Timeout     time.Duration
 	DBWait      time.Duration
+	LockWait    time.Duration
+	showVersion bool
 }
 
 // usageError is a mistake in how the job was invoked: exit 2.
@@ -32,8 +34,11 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
 
-// errHelp means --help was asked for.
-var errHelp = errors.New("help requested")
+// errHelp means --help was asked for; errVersion, --version.
+var (
+	errHelp    = errors.New("help requested")
+	errVersion = errors.New("version requested")
+)
 
 const envPrefix = "UPTIME_"
 
@@ -51,9 +56,13 @@ func parseConfig(args []string, env map[string]string, now time.Time) (config, e
 		Options:     uptime.Options{Points: 1, Now: now},
 		Timeout:     10 * time.Minute,
 		DBWait:      60 * time.Second,
+		LockWait:    2 * time.Minute,
 	}
 	if cfg.Environment == "" {
 		cfg.Environment = "local"
+	}
+	if err := refuseSecretValues(args, env); err != nil {
+		return cfg, err
 	}
 	fs := newFlagSet(&cfg)
 	if err := fs.Parse(args); err != nil {
@@ -61,6 +70,9 @@ func parseConfig(args []string, env map[string]string, now time.Time) (config, e
 			return cfg, errHelp
 		}
 		return cfg, usagef("%s; see --help", oneLine(flagMessage(err)))
+	}
+	if cfg.showVersion {
+		return cfg, errVersion
 	}
 	if fs.NArg() > 0 {
 		return cfg, usagef("unexpected argument %q: the job takes flags only; see --help", fs.Arg(0))
@@ -109,6 +121,8 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 	fs.Var((*emailsValue)(&o.Users), "user", "only the user with this `EMAIL`; repeatable")
 	fs.Var(&durationValue{d: &cfg.Timeout}, "timeout", "deadline for the whole run, e.g. 10m")
 	fs.Var(&durationValue{d: &cfg.DBWait, zeroOK: true}, "db-wait", "how long to keep retrying the first connection, e.g. 60s")
+	fs.Var(&durationValue{d: &cfg.LockWait, zeroOK: true}, "lock-wait", "how long to wait for another run to finish before exiting 4, e.g. 2m")
+	fs.Var((*boolValue)(&cfg.showVersion), "version", "print the version and VCS revision")
 	return fs
 }
 
@@ -120,6 +134,9 @@ func applyEnv(fs *flag.FlagSet, env map[string]string) error {
 	known := map[string]bool{"UPTIME_ENVIRONMENT": true}
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "version" {
+			return // a command, not a setting a variable should make for every run
+		}
 		name := envName(f.Name)
 		known[name] = true
 		value, ok := env[name]

@@ -16,7 +16,7 @@ var testNow = time.Date(2026, 6, 15, 12, 30, 0, 0, time.UTC)
 
 const (
 	testPassword = "Sup3rSecretPw"
-	testURL      = "postgres://tally:" + testPassword + "@db.example:5432/tally?sslmode=require"
+	testURL      = "postgres://tally:" + testPassword + "@db.example:5432/tally"
 )
 
 func day(s string) time.Time {
@@ -44,6 +44,7 @@ func defaults(edit func(*config)) config {
 		Options:     uptime.Options{Points: 1, Now: testNow},
 		Timeout:     10 * time.Minute,
 		DBWait:      60 * time.Second,
+		LockWait:    2 * time.Minute,
 	}
 	if edit != nil {
 		edit(&cfg)

@@ -342,7 +342,7 @@ func startJobUntilLocked(t *testing.T, env map[string]string) (result, time.Time
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for locked := 0; ; locked++ {
-		p := startJob(t, env, "--db-wait", "0")
+		p := startJob(t, env, "--db-wait", "0", "--lock-wait", "0")
 		r := p.wait(t)
 		if r.Code != exitLocked {
 			return r, p.started, locked
@@ -461,7 +461,7 @@ func TestContentionRounds(t *testing.T) {
 		db := sampleDB(t)
 		before := snapshot(t, db)
 		release := blockLeaderboard(t, db) // the winner stays mid-run until released
-		a, b := startJob(t, jobEnv(db.URL)), startJob(t, jobEnv(db.URL))
+		a, b := startJob(t, jobEnv(db.URL), "--lock-wait", "0"), startJob(t, jobEnv(db.URL), "--lock-wait", "0")
 		var loser, winner *proc
 		select {
 		case <-a.done:

@@ -34,8 +34,19 @@ const (
 const shutdownGrace = 10 * time.Second
 
 func main() {
-	os.Exit(run(os.Args[1:], environ(), os.Stdout, os.Stderr))
+	stdout, stderr := newBoundedWriter(os.Stdout), newBoundedWriter(os.Stderr)
+	exitProcess = func(code int) {
+		deadline := time.Now().Add(flushLimit)
+		stdout.Flush(time.Until(deadline))
+		stderr.Flush(time.Until(deadline))
+		os.Exit(code)
+	}
+	exitProcess(run(os.Args[1:], environ(), stdout, stderr))
 }
+
+// exitProcess ends the process with code once the output has been written, or has had
+// flushLimit to be.
+var exitProcess = os.Exit
 
 func environ() map[string]string {
 	env := map[string]string{}
@@ -50,22 +61,27 @@ func environ() map[string]string {
 // run is the whole job; it returns the exit code.
 func run(args []string, env map[string]string, stdout, stderr io.Writer) int {
 	started := time.Now()
-	secret := passwords(env["DATABASE_URL"])
-	log := newLogger(stdout, secret)
+	b := currentBuild()
+	// Every record, the first included, says which build wrote it.
+	log := newLogger(stdout).With("version", b.Version, "revision", b.revisionLabel())
 
 	cfg, err := parseConfig(args, env, started.UTC())
 	if errors.Is(err, errHelp) {
 		fmt.Fprint(stdout, helpText)
 		return exitOK
 	}
+	if errors.Is(err, errVersion) {
+		fmt.Fprintln(stdout, b)
+		return exitOK
+	}
 	if err != nil {
-		return finish(log, stdout, stderr, secret, cfg, started, uptime.Result{}, err, exitUsage)
+		return finish(log, stdout, stderr, cfg, started, uptime.Result{}, err, exitUsage)
 	}
 
 	// If the rollback outlives its grace, the process exits from runContext's goroutine; it still
 	// reports the failed run first, so the alarms see it.
 	abandon := func(reason error) {
-		finish(log, stdout, stderr, secret, cfg, started, uptime.Result{}, reason, exitRuntime)
+		finish(log, stdout, stderr, cfg, started, uptime.Result{}, reason, exitRuntime)
 	}
 	ctx, stop := runContext(cfg.Timeout, abandon)
 	defer stop()
@@ -73,7 +89,7 @@ func run(args []string, env map[string]string, stdout, stderr io.Writer) int {
 		"points", cfg.Options.Points, "force", cfg.Options.Force, "users", len(cfg.Options.Users),
 		"from", dayOrEmpty(cfg.Options.From), "to", dayOrEmpty(cfg.Options.To), "timeout", cfg.Timeout.String())
 	res, err := execute(ctx, cfg, log)
-	return finish(log, stdout, stderr, secret, cfg, started, res, explain(ctx, err), exitCode(ctx, err))
+	return finish(log, stdout, stderr, cfg, started, res, explain(ctx, err), exitCode(ctx, err))
 }
 
 // Transient failures (a serialization failure, a deadlock, a dropped connection) are retried
@@ -105,7 +121,7 @@ func execute(ctx context.Context, cfg config, log *slog.Logger) (uptime.Result, 
 }
 
 func executeOnce(ctx context.Context, db *sqlx.DB, cfg config, log *slog.Logger) (uptime.Result, error) {
-	tx, err := store.BeginRun(ctx, db)
+	tx, err := store.BeginRunWaiting(ctx, db, store.LockWait{Max: cfg.LockWait, StaleAfter: store.StaleAfter}, log)
 	if err != nil {
 		return uptime.Result{}, err
 	}
@@ -157,13 +173,15 @@ func explain(ctx context.Context, err error) error {
 }
 
 // finish logs the outcome, writes the EMF record and returns the exit code.
-func finish(log *slog.Logger, stdout, stderr io.Writer, secret []string, cfg config, started time.Time,
+func finish(log *slog.Logger, stdout, stderr io.Writer, cfg config, started time.Time,
 	res uptime.Result, err error, code int) int {
 	duration := time.Since(started)
 	var reason []any
 	if err != nil {
 		res = uptime.Result{} // everything was rolled back
-		msg := scrub(err.Error(), secret)
+		// No message carries DATABASE_URL: configuration errors never repeat it, and the store
+		// names the server by host, port and database only.
+		msg := err.Error()
 		log.Error("run failed", "exit_code", code, "error", msg)
 		fmt.Fprintf(stderr, "uptime: %s\n", msg)
 		reason = []any{"error", msg} // the summary alone says why the run failed
@@ -232,7 +250,7 @@ func runContext(timeout time.Duration, abandon func(reason error)) (context.Cont
 				context.Cause(ctx), shutdownGrace)
 		}
 		abandon(reason)
-		os.Exit(exitRuntime)
+		exitProcess(exitRuntime)
 	}()
 	return ctx, func() {
 		close(done)
@@ -253,50 +271,9 @@ func signalName(sig os.Signal) string {
 	return sig.String()
 }
 
-// newLogger writes JSON records to w with secret (the database password) scrubbed from every
-// string, whatever a driver or a library put in it.
-func newLogger(w io.Writer, secret []string) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{
-		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-			switch v := a.Value.Any().(type) {
-			case string:
-				a.Value = slog.StringValue(scrub(v, secret))
-			case error:
-				a.Value = slog.StringValue(scrub(v.Error(), secret))
-			}
-			return a
-		},
-	}))
-}
-
-func scrub(s string, secret []string) string {
-	for _, p := range secret {
-		if len(p) < 3 {
-			continue // too short to tell from ordinary text; such a password is a problem of its own
-		}
-		s = strings.ReplaceAll(s, p, "[redacted]")
-	}
-	return s
-}
-
-// passwords are the forms in which the DATABASE_URL password could reach output: decoded, and as
-// written in the URL, where it may be percent-encoded (p%40ss) or the URL may not even parse.
-func passwords(databaseURL string) []string {
-	out := []string{store.Password(databaseURL)}
-	// As net/url splits it: the authority ends at the first /, ? or #; the user info ends at its last @.
-	_, rest, ok := strings.Cut(databaseURL, "://")
-	if !ok {
-		return out
-	}
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
-	}
-	if at := strings.LastIndex(rest, "@"); at >= 0 {
-		if _, raw, ok := strings.Cut(rest[:at], ":"); ok && raw != out[0] {
-			out = append(out, raw)
-		}
-	}
-	return out
+// newLogger writes JSON records to w.
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, nil))
 }
 
 func dayOrEmpty(d time.Time) string {
@@ -326,10 +303,15 @@ Flags (each can also be set by its variable; a flag wins):
                                         with commas in the variable
   --timeout DURATION   UPTIME_TIMEOUT   deadline for the whole run (default 10m)
   --db-wait DURATION   UPTIME_DB_WAIT   how long to keep retrying the first connection (default 60s)
+  --lock-wait DURATION UPTIME_LOCK_WAIT how long to wait for another run to finish (default 2m;
+                                        0 exits 4 at once); a run stalled on its client for 15 s
+                                        is ended instead of waited for
+  --version                             print the version and VCS revision
   --help                                this text
 
 Environment:
-  DATABASE_URL         required: postgres://user:password@host:port/dbname?sslmode=require
+  DATABASE_URL         required: postgres://user:password@host:port/dbname (TLS verify-full;
+                       see docs/deploy.md for sslrootcert and sslmode=disable)
   UPTIME_ENVIRONMENT   the Environment dimension of the CloudWatch metrics (default local)
   Any other UPTIME_ variable is refused as a likely typo.
 
@@ -341,7 +323,7 @@ Exit codes:
   3  the data does not allow the run: no Uptime type, days without a multiplier (and no
      --force), points outside the type's range, an unknown --user, a schema the job cannot
      write safely; nothing was written
-  4  another run holds the lock; nothing was written
+  4  another run still held the lock after --lock-wait; nothing was written
 
 Output: JSON log records on stdout, one "run summary" record, and one CloudWatch Embedded
 Metric Format record (namespace TallyUptime, dimension Environment).

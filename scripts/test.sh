@@ -20,6 +20,12 @@ if ! npm ls --depth=0 >/dev/null 2>&1; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# The attacker tests put a fake server in a network namespace of their own: unshare (util-linux)
+# and ip (iproute2). Without them those tests skip, saying why.
+if ! command -v ip >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l job internal infra scripts ./*.go 2>/dev/null || true)
 [ -z "$unformatted" ] || { echo "gofmt would change: $unformatted" >&2; exit 1; }

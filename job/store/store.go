@@ -5,6 +5,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -12,7 +13,6 @@ import (
 	"log/slog"
 	"maps"
 	"net"
-	"net/url"
 	"slices"
 	"strings"
 	"syscall"
@@ -30,39 +30,26 @@ const LockKey int64 = 1970303084 // "upti" in ASCII
 var ErrLocked = errors.New("another uptime run holds the lock; this run wrote nothing and stops")
 
 // CheckURL says whether databaseURL is a PostgreSQL URL the job can use, without ever repeating
-// it: its password must not reach a log.
+// any part of it: see ParseURL.
 func CheckURL(databaseURL string) error {
-	if databaseURL == "" {
-		return errors.New("DATABASE_URL is not set: give it a postgres://user:password@host:port/dbname URL")
-	}
-	u, err := url.Parse(databaseURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
-		return errors.New("DATABASE_URL is not a valid postgres://user:password@host:port/dbname URL")
-	}
-	if _, err := pq.ParseURL(databaseURL); err != nil {
-		return errors.New("DATABASE_URL is not a valid postgres://user:password@host:port/dbname URL")
-	}
-	return nil
+	_, err := ParseURL(databaseURL)
+	return err
 }
 
-// Password is the password in databaseURL, for scrubbing it from anything the job prints.
-func Password(databaseURL string) string {
-	u, err := url.Parse(databaseURL)
-	if err != nil || u.User == nil {
-		return ""
-	}
-	p, _ := u.User.Password()
-	return p
-}
-
-// Open connects to databaseURL and keeps retrying, with backoff, for up to wait while the server
-// is unreachable or starting. Errors that retrying cannot fix (authentication, a missing
-// database) are returned at once.
+// Open connects to the server databaseURL names and keeps retrying, with backoff, for up to wait
+// while it is unreachable or starting. Errors that retrying cannot fix (authentication, a missing
+// database, a server that fails TLS verification) are returned at once. ctx is the run: once it
+// ends, the connection has abandonAfter left before every read and write fails.
 func Open(ctx context.Context, databaseURL string, wait time.Duration, log *slog.Logger) (*sqlx.DB, error) {
-	db, err := sqlx.Open("postgres", databaseURL)
+	target, err := ParseURL(databaseURL)
 	if err != nil {
-		return nil, errors.New("DATABASE_URL is not a valid postgres:// URL")
+		return nil, err
 	}
+	connector, err := target.connector(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("connect to the database (%s): %w", target, err)
+	}
+	db := sqlx.NewDb(sql.OpenDB(connector), "postgres")
 	// One run uses one connection; a second would only hold a server slot.
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
@@ -79,7 +66,7 @@ func Open(ctx context.Context, databaseURL string, wait time.Duration, log *slog
 		remaining := time.Until(giveUp)
 		if ctx.Err() != nil || permanent(err) || remaining <= 0 {
 			db.Close()
-			return nil, fmt.Errorf("connect to the database (%s) after %d attempt(s): %w", Redacted(databaseURL), attempt, err)
+			return nil, fmt.Errorf("connect to the database (%s) after %d attempt(s): %w", target, attempt, err)
 		}
 		pause := min(backoff, remaining)
 		log.WarnContext(ctx, "database not reachable yet; retrying", "attempt", attempt, "retry_in", pause.String(), "error", err.Error())
@@ -89,15 +76,6 @@ func Open(ctx context.Context, databaseURL string, wait time.Duration, log *slog
 		}
 		backoff = min(backoff*2, 5*time.Second)
 	}
-}
-
-// Redacted is databaseURL without its password, for messages.
-func Redacted(databaseURL string) string {
-	u, err := url.Parse(databaseURL)
-	if err != nil {
-		return "DATABASE_URL"
-	}
-	return u.Redacted()
 }
 
 // Transient reports failures that the same run may well survive if it starts again: a
@@ -125,6 +103,9 @@ func Transient(err error) bool {
 
 // permanent reports errors that another attempt cannot fix.
 func permanent(err error) bool {
+	if untrusted(err) {
+		return true
+	}
 	var pqErr *pq.Error
 	if !errors.As(err, &pqErr) {
 		return false
@@ -164,10 +145,11 @@ func configure(ctx context.Context, tx *sqlx.Tx) error {
 		// compiled for ~0.4 s per statement here and saved nothing on these set operations.
 		"jit": "off",
 	}
+	maps.Copy(settings, pathSettings)
 	if deadline, ok := ctx.Deadline(); ok {
 		ms := max(time.Until(deadline).Milliseconds(), 1)
 		settings["statement_timeout"] = fmt.Sprint(ms)
-		settings["idle_in_transaction_session_timeout"] = fmt.Sprint(ms)
+		settings["idle_in_transaction_session_timeout"] = fmt.Sprint(min(ms, StaleAfter.Milliseconds()))
 	}
 	for name, value := range settings {
 		if _, err := tx.ExecContext(ctx, "SELECT set_config($1, $2, true)", name, value); err != nil {

@@ -171,39 +171,6 @@ func TestOpenGivesUpAtOnceOnAMissingDatabase(t *testing.T) {
 	}
 }
 
-func TestCheckURL(t *testing.T) {
-	for _, good := range []string{
-		"postgres://u:p@db:5432/tally", "postgresql://u@db/tally?sslmode=require",
-	} {
-		if err := CheckURL(good); err != nil {
-			t.Errorf("CheckURL(%q) = %v", good, err)
-		}
-	}
-	for _, bad := range []string{
-		"", "db:5432", "mysql://u:Pa55word@db/tally", "postgres://", "postgres://u:Pa55word@db:notaport/tally",
-		"host=db password=Pa55word", "postgres://u:Pa55word@[::1/tally",
-	} {
-		err := CheckURL(bad)
-		if err == nil {
-			t.Errorf("CheckURL(%q) accepted it", bad)
-			continue
-		}
-		if strings.Contains(err.Error(), "Pa55word") {
-			t.Errorf("CheckURL(%q) repeats the password: %v", bad, err)
-		}
-	}
-}
-
-func TestRedactedAndPassword(t *testing.T) {
-	url := "postgres://tally:s3cret@db.internal:5432/tally?sslmode=require"
-	if got := Redacted(url); strings.Contains(got, "s3cret") || !strings.Contains(got, "db.internal") {
-		t.Errorf("Redacted = %s", got)
-	}
-	if got := Password(url); got != "s3cret" {
-		t.Errorf("Password = %q", got)
-	}
-}
-
 func TestTransient(t *testing.T) {
 	cases := []struct {
 		err  error

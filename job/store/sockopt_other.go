@@ -1,0 +1,8 @@
+//go:build !linux
+
+package store
+
+import "syscall"
+
+// setUserTimeout has no portable equivalent outside Linux; keepalives still apply there.
+func setUserTimeout(string, string, syscall.RawConn) error { return nil }
