@@ -26,9 +26,9 @@ const (
 	taskDef   = "arn:aws:ecs:eu-west-1:123456789012:task-definition/TallyUptimestagingTask:7"
 	container = "uptime-job"
 
-	outputsQuery  = "Stacks[0].Outputs[].[OutputKey,OutputValue]"
-	runTaskQuery  = "[tasks[0].taskArn, failures[0].reason]"
-	statusQuery   = "tasks[0].lastStatus"
+	outputsQuery   = "Stacks[0].Outputs[].[OutputKey,OutputValue]"
+	runTaskQuery   = "[tasks[0].taskArn, failures[0].reason]"
+	statusQuery    = "tasks[0].lastStatus"
 	taskEnvQueryTp = "taskDefinition.containerDefinitions[?name=='%C'] | [0].environment[].[name, value]"
 	resultQueryTp  = "tasks[0].[lastStatus, stopCode, containers[?name=='%C'] | [0].exitCode, stoppedReason, containers[?name=='%C'] | [0].reason]"
 )
@@ -359,7 +359,6 @@ func checkRunTask(t *testing.T, r run, flags []string, capacity string) {
 		t.Errorf("the container's command is %q, want the flags exactly: %q", got, flags)
 	}
 }
-
 
 var (
 	jobOnce sync.Once
