@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -118,6 +120,8 @@ func (s *UptimeStack) addOutputs() {
 		{"LogStreamPrefix", LogStreamPrefix, "Streams are <prefix>/" + ContainerName + "/<task id>"},
 		{"AlarmTopicArn", *s.Alarms.Topic.TopicArn(), "SNS topic of every alarm"},
 		{"CapacityProvider", env.CapacityProvider(), "FARGATE or FARGATE_SPOT"},
+		{"JobEnvironment", jobEnvironment(s.Task.Variables), "The container's UPTIME_* variables (NAME=VALUE, space-separated): " +
+			"the defaults every run starts from; scripts/backfill.sh checks a backfill's flags against them"},
 		{"RunTaskCommand", runTask, "A dry-run backfill of January 2026, ready to paste; change the command to taste"},
 	}
 	if s.Dashboard != nil {
@@ -130,4 +134,14 @@ func (s *UptimeStack) addOutputs() {
 			Description: jsii.String(o.description),
 		})
 	}
+}
+
+// jobEnvironment is the task's variables as sorted NAME=VALUE words; none of the job's
+// defaults (numbers, true, durations) holds a space.
+func jobEnvironment(vars map[string]string) string {
+	words := make([]string, 0, len(vars))
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		words = append(words, k+"="+vars[k])
+	}
+	return strings.Join(words, " ")
 }

@@ -124,7 +124,10 @@ fi
 
 # ---- the effective settings, and confirmation where the stack is protected --------
 
-settings=$(check_flags "$(task_variables)" "${flags[@]}")
+# The container's UPTIME_* defaults (the JobEnvironment output: those of the deployed revision,
+# also when BACKFILL_TASK_DEFINITION names another) are what a flag not given falls back on.
+job_environment=$(need JobEnvironment '^UPTIME_[A-Z_]+=[^ ]*( UPTIME_[A-Z_]+=[^ ]*)*$')
+settings=$(check_flags "${job_environment// /$'\n'}" "${flags[@]}")
 printf 'environment:  %s (stack %s, task definition %s)\n' "$env_name" "$stack" "$task_def"
 printf 'flags given:  %s\n' "${flags[*]:-none}"
 printf 'settings:     %s\n' "${settings//$'\n'/$'\n'              }"

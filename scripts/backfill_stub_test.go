@@ -26,17 +26,13 @@ const (
 	taskDef   = "arn:aws:ecs:eu-west-1:123456789012:task-definition/TallyUptimestagingTask:7"
 	container = "uptime-job"
 
-	outputsQuery   = "Stacks[0].Outputs[].[OutputKey,OutputValue]"
-	runTaskQuery   = "[tasks[0].taskArn, failures[0].reason]"
-	statusQuery    = "tasks[0].lastStatus"
-	taskEnvQueryTp = "taskDefinition.containerDefinitions[?name=='%C'] | [0].environment[].[name, value]"
-	resultQueryTp  = "tasks[0].[lastStatus, stopCode, containers[?name=='%C'] | [0].exitCode, stoppedReason, containers[?name=='%C'] | [0].reason]"
+	outputsQuery  = "Stacks[0].Outputs[].[OutputKey,OutputValue]"
+	runTaskQuery  = "[tasks[0].taskArn, failures[0].reason]"
+	statusQuery   = "tasks[0].lastStatus"
+	resultQueryTp = "tasks[0].[lastStatus, stopCode, containers[?name=='%C'] | [0].exitCode, stoppedReason, containers[?name=='%C'] | [0].reason]"
 )
 
-var (
-	resultQuery  = strings.ReplaceAll(resultQueryTp, "%C", container)
-	taskEnvQuery = strings.ReplaceAll(taskEnvQueryTp, "%C", container)
-)
+var resultQuery = strings.ReplaceAll(resultQueryTp, "%C", container)
 
 // stubAWS is the stand-in. Its behaviour comes from STUB_* variables.
 const stubAWS = `#!/usr/bin/env bash
@@ -80,10 +76,6 @@ case "$1 $2" in
 	fi
 	want "$STUB_Q_OUTPUTS" outputs
 	cat "$STUB_OUTPUTS"
-	;;
-"ecs describe-task-definition")
-	want "$STUB_Q_TASKENV" describe-task-definition
-	printf '%b\n' "$STUB_TASK_ENV"
 	;;
 "logs get-log-events")
 	want 'events[].message' get-log-events
@@ -175,7 +167,7 @@ type stub struct {
 	describe   string // describe-tasks' text answer for the result query
 	noAWS      bool   // no aws on PATH at all
 	protected  bool   // the stack has termination protection
-	taskEnv    string // describe-task-definition's text answer; default: UPTIME_ENVIRONMENT only
+	taskEnv    string // the JobEnvironment output; default: UPTIME_ENVIRONMENT only
 	logLines   string // get-log-events' text answer: the stream's messages, tab-separated
 	buildJob   bool   // let the script build the job itself (no BACKFILL_JOB_BIN)
 	extraEnv   []string
@@ -201,10 +193,13 @@ func runBackfill(t *testing.T, s stub, args ...string) run {
 	} else if err := os.WriteFile(filepath.Join(bin, "aws"), []byte(stubAWS), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	outs := s.outputs
-	if outs == nil {
-		outs = defaultOutputs
+	if s.taskEnv == "" {
+		s.taskEnv = "UPTIME_ENVIRONMENT=staging"
 	}
+	if s.outputs == nil {
+		s.outputs = append(slices.Clone(defaultOutputs), [2]string{"JobEnvironment", s.taskEnv})
+	}
+	outs := s.outputs
 	var ob strings.Builder
 	for _, kv := range outs {
 		ob.WriteString(kv[0] + "\t" + kv[1] + "\n")
@@ -212,9 +207,6 @@ func runBackfill(t *testing.T, s stub, args ...string) run {
 	outputsFile := filepath.Join(dir, "outputs.txt")
 	if err := os.WriteFile(outputsFile, []byte(ob.String()), 0o644); err != nil {
 		t.Fatal(err)
-	}
-	if s.taskEnv == "" {
-		s.taskEnv = `UPTIME_ENVIRONMENT\tstaging`
 	}
 	if s.runTask == "" {
 		s.runTask = taskArn + `\tNone`
@@ -235,7 +227,7 @@ func runBackfill(t *testing.T, s stub, args ...string) run {
 		"STUB_RUN_TASK="+s.runTask, "STUB_RUN_ERROR="+s.runError, "STUB_DESCRIBE="+s.describe,
 		"STUB_Q_OUTPUTS="+outputsQuery, "STUB_Q_RUN="+runTaskQuery,
 		"STUB_Q_STATUS="+statusQuery, "STUB_Q_RESULT="+resultQuery,
-		"STUB_Q_TASKENV="+taskEnvQuery, "STUB_TASK_ENV="+s.taskEnv, "STUB_LOG_MESSAGES="+s.logLines,
+		"STUB_LOG_MESSAGES="+s.logLines,
 	)
 	if s.protected {
 		env = append(env, "STUB_PROTECTED=True")

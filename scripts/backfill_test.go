@@ -29,7 +29,7 @@ func TestBackfill(t *testing.T) {
 				"aws logs tail /ecs/tally-uptime-staging --log-stream-names uptime/uptime-job/" + taskID,
 				"https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:log-groups/log-group/$252Fecs$252Ftally-uptime-staging/log-events/uptime$252Fuptime-job$252F" + taskID,
 			},
-			wantCalls: []string{"cloudformation describe-stacks", "ecs describe-task-definition", "cloudformation describe-stacks",
+			wantCalls: []string{"cloudformation describe-stacks", "cloudformation describe-stacks",
 				"ecs run-task", "ecs wait", "ecs describe-tasks", "logs get-log-events"},
 			check: func(t *testing.T, r run) {
 				want := []string{"cloudformation", "describe-stacks", "--stack-name", "TallyUptime-staging", "--query", outputsQuery, "--output", "text"}
@@ -74,7 +74,7 @@ func TestBackfill(t *testing.T) {
 			wantCode: 1,
 			wantErr:  []string{"the task did not start: RESOURCE:FARGATE."},
 			// nothing to wait for
-			wantCalls: []string{"cloudformation describe-stacks", "ecs describe-task-definition", "cloudformation describe-stacks", "ecs run-task"},
+			wantCalls: []string{"cloudformation describe-stacks", "cloudformation describe-stacks", "ecs run-task"},
 		},
 		{
 			name:      "run-task refused",
@@ -82,7 +82,7 @@ func TestBackfill(t *testing.T) {
 			stub:      stub{runError: "An error occurred (AccessDeniedException) when calling the RunTask operation: not authorized"},
 			wantCode:  1,
 			wantErr:   []string{"AccessDeniedException", "the task did not start: ECS refused run-task"},
-			wantCalls: []string{"cloudformation describe-stacks", "ecs describe-task-definition", "cloudformation describe-stacks", "ecs run-task"},
+			wantCalls: []string{"cloudformation describe-stacks", "cloudformation describe-stacks", "ecs run-task"},
 		},
 		{
 			name:     "the waiter gives up after 10 minutes and is asked again",
@@ -90,7 +90,7 @@ func TestBackfill(t *testing.T) {
 			stub:     stub{waitFails: 2, describe: okDescribe, extraEnv: []string{"BACKFILL_POLL=0"}},
 			wantCode: 0,
 			wantErr:  []string{"is RUNNING; still waiting"},
-			wantCalls: []string{"cloudformation describe-stacks", "ecs describe-task-definition", "cloudformation describe-stacks", "ecs run-task",
+			wantCalls: []string{"cloudformation describe-stacks", "cloudformation describe-stacks", "ecs run-task",
 				"ecs wait", "ecs describe-tasks", "ecs wait", "ecs describe-tasks", "ecs wait", "ecs describe-tasks", "logs get-log-events"},
 		},
 		{

@@ -45,20 +45,6 @@ protected() {
 	}
 }
 
-# task_variables: the container's environment in the task definition, as NAME=VALUE lines:
-# the schedule's defaults (UPTIME_*) that every run, a backfill too, starts from.
-task_variables() {
-	local vars
-	vars=$(aws ecs describe-task-definition --task-definition "$task_def" \
-		--query "taskDefinition.containerDefinitions[?name=='$container'] | [0].environment[].[name, value]" \
-		--output text 2>"$err") || {
-		cat "$err" >&2
-		die 1 "could not read the task definition $task_def (the AWS CLI's error is above)."
-	}
-	[[ $vars == None ]] && vars=''
-	printf '%s\n' "${vars//$'\t'/=}"
-}
-
 # last_summary GROUP STREAM: the job's last "run summary" record in the stream, or nothing.
 # get-log-events without --start-from-head returns the stream's latest events; the summary
 # and the EMF record are the job's last two lines.
