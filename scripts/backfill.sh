@@ -130,7 +130,10 @@ job_environment=$(need JobEnvironment '^UPTIME_[A-Z_]+=[^ ]*( UPTIME_[A-Z_]+=[^ 
 settings=$(check_flags "${job_environment// /$'\n'}" "${flags[@]}")
 printf 'environment:  %s (stack %s, task definition %s)\n' "$env_name" "$stack" "$task_def"
 printf 'flags given:  %s\n' "${flags[*]:-none}"
-printf 'settings:     %s\n' "${settings//$'\n'/$'\n'              }"
+printf 'settings:     (a flag given, else the task'"'"'s UPTIME_ variable, else the job'"'"'s default)\n'
+while IFS=$'\t' read -r setting source; do
+	printf '              %-34s %s\n' "$setting" "$source"
+done <<<"$settings"
 
 # Termination protection is how infra/environments.go marks production (TerminationProtection).
 if [[ $env_name == prod || $(protected) == True ]]; then

@@ -80,7 +80,7 @@ func TestBackfillProdConfirmation(t *testing.T) {
 		if len(r.call("ecs", "run-task")) > 0 {
 			t.Error("a task was started without confirmation")
 		}
-		if !strings.Contains(r.stdout, "--dry-run=true\tflag") {
+		if !hasLine(r.stdout, "--dry-run=true flag") {
 			t.Errorf("the settings to confirm were not printed first:\n%s", r.stdout)
 		}
 	})
@@ -147,9 +147,9 @@ func TestBackfillOverridesTheScheduleDefaults(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	for _, want := range []string{"--points=3\tflag", "--force=false\tflag", "--timeout=45m0s\tflag",
-		"--verbose=true\tUPTIME_VERBOSE", "--db-wait=1m0s\tdefault", "flags given:  --points 3 --force=false --timeout 45m"} {
-		if !strings.Contains(r.stdout, want) {
+	for _, want := range []string{"--points=3 flag", "--force=false flag", "--timeout=45m0s flag",
+		"--verbose=true UPTIME_VERBOSE", "--db-wait=1m0s default", "flags given:  --points 3 --force=false --timeout 45m"} {
+		if !hasLine(r.stdout, want) {
 			t.Errorf("the effective settings lack %q:\n%s", want, r.stdout)
 		}
 	}
@@ -157,4 +157,15 @@ func TestBackfillOverridesTheScheduleDefaults(t *testing.T) {
 		t.Errorf("the settings are not printed before the run:\n%s", r.stdout)
 	}
 	checkRunTask(t, r, []string{"--points", "3", "--force=false", "--timeout", "45m"}, "FARGATE_SPOT")
+}
+
+// hasLine reports whether out has a line whose words, after any label, are those of want.
+func hasLine(out, want string) bool {
+	for line := range strings.SplitSeq(out, "\n") {
+		f := strings.Fields(line)
+		if strings.HasSuffix(strings.Join(f, " "), strings.Join(strings.Fields(want), " ")) {
+			return true
+		}
+	}
+	return false
 }
