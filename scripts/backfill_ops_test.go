@@ -90,6 +90,19 @@ func TestBackfillProdConfirmation(t *testing.T) {
 			t.Errorf("exit %d, calls %q, stderr %q; want a refusal", r.code, calls(r), r.stderr)
 		}
 	})
+	t.Run("typing the name at the prompt starts the run", func(t *testing.T) {
+		r := runBackfill(t, stub{describe: ok, logLines: logs, tty: "prod\n"}, "prod", "--dry-run")
+		if r.code != 0 || !strings.Contains(r.stdout, "start this run in prod with the settings above? Type prod to confirm") {
+			t.Fatalf("exit %d, output:\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		checkRunTask(t, r, []string{"--dry-run"}, "FARGATE_SPOT")
+	})
+	t.Run("anything else at the prompt starts nothing", func(t *testing.T) {
+		r := runBackfill(t, stub{describe: ok, tty: "y\n"}, "prod", "--dry-run")
+		if r.code != 1 || !strings.Contains(r.stdout, "not confirmed: no task was started.") || len(r.call("ecs", "run-task")) > 0 {
+			t.Errorf("exit %d, calls %q, output:\n%s", r.code, calls(r), r.stdout)
+		}
+	})
 	for _, args := range [][]string{{"prod", "--yes", "--dry-run"}, {"prod", "--dry-run", "--yes"}} {
 		t.Run("--yes proceeds: "+strings.Join(args, " "), func(t *testing.T) {
 			r := runBackfill(t, stub{describe: ok, logLines: logs}, args...)

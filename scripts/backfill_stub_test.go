@@ -170,6 +170,7 @@ type stub struct {
 	taskEnv    string // the JobEnvironment output; default: UPTIME_ENVIRONMENT only
 	logLines   string // get-log-events' text answer: the stream's messages, tab-separated
 	buildJob   bool   // let the script build the job itself (no BACKFILL_JOB_BIN)
+	tty        string // run on a pseudo-terminal (util-linux script) and type this
 	extraEnv   []string
 	withoutEnv []string
 }
@@ -244,6 +245,14 @@ func runBackfill(t *testing.T, s stub, args ...string) run {
 	env = append(env, s.extraEnv...)
 
 	cmd := exec.Command(bash, append([]string{"backfill.sh"}, args...)...)
+	if s.tty != "" {
+		// script(1) gives the run a terminal: stdin, stdout and stderr all become the pty.
+		if _, err := exec.LookPath("script"); err != nil {
+			t.Skip("util-linux script is needed for a terminal")
+		}
+		cmd = exec.Command("script", "-qec", "bash backfill.sh "+strings.Join(args, " "), "/dev/null")
+		cmd.Stdin = strings.NewReader(s.tty)
+	}
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
