@@ -60,7 +60,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 # A typo fails here, before any AWS call; the check is repeated below with the task's defaults.
 build_job "$tmp"
-check_flags '' "${flags[@]}" >/dev/null
+check_flags '' ${flags[@]+"${flags[@]}"} >/dev/null
 
 # ---- the stack ----------------------------------------------------------------
 
@@ -88,7 +88,7 @@ fi
 # The container's UPTIME_* defaults (the JobEnvironment output: those of the deployed revision,
 # also when BACKFILL_TASK_DEFINITION names another) are what a flag not given falls back on.
 job_environment=$(need JobEnvironment '^UPTIME_[A-Z_]+=[^ ]*( UPTIME_[A-Z_]+=[^ ]*)*$')
-settings=$(check_flags "${job_environment// /$'\n'}" "${flags[@]}")
+settings=$(check_flags "${job_environment// /$'\n'}" ${flags[@]+"${flags[@]}"})
 printf 'environment:  %s (stack %s, task definition %s)\n' "$env_name" "$stack" "$task_def"
 printf 'flags given:  %s\n' "${flags[*]:-none}"
 printf 'settings:     (a flag given, else the task'"'"'s UPTIME_ variable, else the job'"'"'s default)\n'
@@ -121,7 +121,7 @@ for s in "${subnets[@]}"; do
 done
 network="{\"awsvpcConfiguration\":{\"subnets\":[$subnets_json],\"securityGroups\":[\"$security_group\"],\"assignPublicIp\":\"$assign_public_ip\"}}"
 command_json=''
-for flag in "${flags[@]}"; do
+for flag in ${flags[@]+"${flags[@]}"}; do
 	command_json+="${command_json:+,}$(json_string "$flag")"
 done
 overrides="{\"containerOverrides\":[{\"name\":\"$container\",\"command\":[$command_json]}]}"

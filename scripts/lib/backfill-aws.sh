@@ -17,7 +17,8 @@ read_outputs() {
 }
 
 # output KEY: the value of one stack output, empty when there is none.
-# (A plain loop rather than an associative array: macOS still ships bash 3.2.)
+# (A plain loop rather than an associative array, and ${a[@]+"${a[@]}"} for arrays that may be
+# empty: macOS still ships bash 3.2.)
 output() {
 	local key value
 	while IFS=$'\t' read -r key value; do

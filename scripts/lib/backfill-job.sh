@@ -29,7 +29,7 @@ check_flags() {
 	while IFS= read -r line; do
 		[[ $line =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] && env_args+=("$line")
 	done <<<"$vars"
-	if ! out=$(env -i "${env_args[@]}" "$job_bin" --check-flags "$@" 2>&1); then
+	if ! out=$(env -i ${env_args[@]+"${env_args[@]}"} "$job_bin" --check-flags "$@" 2>&1); then
 		die 2 "the job refuses these flags, so no task was started: ${out#uptime: }"
 	fi
 	printf '%s\n' "$out"
