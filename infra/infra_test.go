@@ -882,7 +882,15 @@ func TestOutputs(t *testing.T) {
 		}
 		sort.Strings(names)
 		eq(t, "output names", names, []string{"AlarmTopicArn", "AssignPublicIp", "CapacityProvider", "ClusterName", "ContainerName",
-			"DashboardUrl", "Image", "ImageRevision", "LogGroupName", "LogStreamPrefix", "RunTaskCommand", "SecurityGroupId", "SubnetIds", "TaskDefinitionArn", "TaskFamily"})
+			"DashboardUrl", "Image", "ImageRevision", "JobEnvironment", "LogGroupName", "LogStreamPrefix", "RunTaskCommand", "SecurityGroupId", "SubnetIds", "TaskDefinitionArn", "TaskFamily"})
+		// The output is exactly the container's environment, as NAME=VALUE words.
+		_, td := s.one(t, "AWS::ECS::TaskDefinition")
+		var words []string
+		for _, kv := range arr(obj(arr(td["ContainerDefinitions"])[0])["Environment"]) {
+			words = append(words, obj(kv)["Name"].(string)+"="+obj(kv)["Value"].(string))
+		}
+		sort.Strings(words)
+		eq(t, "JobEnvironment", obj(s.outputs["JobEnvironment"])["Value"], strings.Join(words, " "))
 		subnets := jsonOf(obj(s.outputs["SubnetIds"])["Value"])
 		if !strings.Contains(subnets, `"Fn::Join":[",",[{"Ref":`) {
 			t.Errorf("SubnetIds is not the comma-joined subnets: %s", subnets)

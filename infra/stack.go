@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -120,6 +122,8 @@ func (s *UptimeStack) addOutputs() {
 		{"Image", *s.Task.Container.ImageName(), "Image the task definition runs; for a built image, its tag is the asset hash"},
 		{"ImageRevision", imageRevision(env), "Commit the image was built from (its OCI label org.opencontainers.image.revision)"},
 		{"CapacityProvider", env.CapacityProvider(), "FARGATE or FARGATE_SPOT"},
+		{"JobEnvironment", jobEnvironment(s.Task.Variables), "The container's UPTIME_* variables (NAME=VALUE, space-separated): " +
+			"the defaults every run starts from; scripts/backfill.sh checks a backfill's flags against them"},
 		{"RunTaskCommand", runTask, "A dry-run backfill of January 2026, ready to paste; change the command to taste"},
 	}
 	if s.Dashboard != nil {
@@ -144,4 +148,14 @@ func imageRevision(env Environment) string {
 		return *r
 	}
 	return "unknown (built without git or GITHUB_SHA)"
+}
+
+// jobEnvironment is the task's variables as sorted NAME=VALUE words; none of the job's
+// defaults (numbers, true, durations) holds a space.
+func jobEnvironment(vars map[string]string) string {
+	words := make([]string, 0, len(vars))
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		words = append(words, k+"="+vars[k])
+	}
+	return strings.Join(words, " ")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -35,6 +36,8 @@ type JobTask struct {
 	Container      awsecs.ContainerDefinition
 	LogGroup       awslogs.LogGroup
 	Architecture   awsecs.CpuArchitecture
+	// Variables is the container's plain environment: UPTIME_ENVIRONMENT and the job's defaults.
+	Variables map[string]string
 }
 
 // NewJobTask defines the one-container Fargate task of the nightly job.
@@ -99,8 +102,10 @@ func NewJobTask(scope constructs.Construct, id string, env Environment, network 
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 
-	environment := map[string]*string{"UPTIME_ENVIRONMENT": jsii.String(env.Name)}
-	for k, v := range env.Job.Variables() {
+	t.Variables = map[string]string{"UPTIME_ENVIRONMENT": env.Name}
+	maps.Copy(t.Variables, env.Job.Variables())
+	environment := map[string]*string{}
+	for k, v := range t.Variables {
 		environment[k] = jsii.String(v)
 	}
 

@@ -69,8 +69,20 @@ func envName(flagName string) string {
 }
 
 // parseConfig reads flags, then fills every flag not given from its UPTIME_ variable, so a flag
-// always wins. now is the run's clock.
+// always wins, and checks DATABASE_URL. now is the run's clock.
 func parseConfig(args []string, env map[string]string, now time.Time) (config, error) {
+	cfg, err := parseSettings(args, env, now)
+	if err != nil {
+		return cfg, err
+	}
+	if err := store.CheckURL(cfg.DatabaseURL); err != nil {
+		return cfg, &usageError{msg: err.Error()}
+	}
+	return cfg, nil
+}
+
+// parseSettings is parseConfig without DATABASE_URL's check: everything --check-flags checks.
+func parseSettings(args []string, env map[string]string, now time.Time) (config, error) {
 	cfg := config{
 		DatabaseURL: env["DATABASE_URL"],
 		Environment: env["UPTIME_ENVIRONMENT"],
@@ -101,9 +113,6 @@ func parseConfig(args []string, env map[string]string, now time.Time) (config, e
 	}
 	if err := applyEnv(fs, env); err != nil {
 		return cfg, err
-	}
-	if err := store.CheckURL(cfg.DatabaseURL); err != nil {
-		return cfg, &usageError{msg: err.Error()}
 	}
 	if err := cfg.Options.Validate(); err != nil {
 		return cfg, &usageError{msg: err.Error()}

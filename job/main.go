@@ -60,6 +60,9 @@ func environ() map[string]string {
 
 // run is the whole job; it returns the exit code.
 func run(args []string, env map[string]string, stdout, stderr io.Writer) int {
+	if code, ok := toolMode(args, env, stdout, stderr); ok {
+		return code
+	}
 	started := time.Now()
 	b := currentBuild()
 	// Every record, the first included, says which build wrote it.
@@ -324,6 +327,9 @@ Flags (each can also be set by its variable; a flag wins):
   --run-kind KIND      UPTIME_RUN_KIND  scheduled (the nightly schedule sets it) or manual (default):
                                         the duration alarm watches scheduled runs only
   --version                             print the version and VCS revision
+  --check-flags [flags]                 check the flags and UPTIME_ variables, print the effective
+                                        settings and exit 0, or 2 with the error; needs no DATABASE_URL
+  --explain-exit CODE                   print what an exit code of the job's task means
   --help                                this text
 
 Environment:
