@@ -127,7 +127,7 @@ func TestBackfillFailedTask(t *testing.T) {
 		t.Fatalf("exit %d, want the task's 3; stderr %q", r.code, r.stderr)
 	}
 	for _, want := range []string{
-		"exit code:    3: the data does not allow the run: no Uptime type, days without a multiplier (and no --force), points outside the type's range, an unknown --user, a schema the job cannot write safely; nothing was written\n",
+		"exit code:    3: the data does not allow the run: no Uptime type,",
 		"error:        no user has the e-mail address \"nobody\"@invalid.example <x>\n",
 		"summary:      users_with_uptime=0 ",
 		"https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:log-groups/log-group/$252Fecs$252Ftally-uptime-staging/log-events/uptime$252Fuptime-job$252F" + taskID,
