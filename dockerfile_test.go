@@ -309,7 +309,7 @@ func TestDockerfile(t *testing.T) {
 					copyMod = i
 				}
 			case "RUN":
-				if strings.Contains(in.Args, "go mod download") && modDownload < 0 {
+				if strings.Contains(in.Args, "go list -deps ./job") && modDownload < 0 {
 					modDownload = i
 				}
 				if bs := findGoBuilds(in.Args); len(bs) > 0 {
@@ -350,7 +350,7 @@ func TestDockerfile(t *testing.T) {
 			t.Error("ARG TARGETARCH is not declared in the build stage before the go build")
 		}
 		if copyMod < 0 || modDownload < 0 || !(copyMod < modDownload && modDownload < buildAt) {
-			t.Error("want COPY go.mod go.sum, then RUN go mod download, then the build (module cache layer)")
+			t.Error("want COPY go.mod go.sum, then RUN go list -deps ./job (only the job's modules), then the build")
 		}
 
 		// The final stage runs exactly what was built.
