@@ -34,13 +34,13 @@ const (
 
 var resultQuery = strings.ReplaceAll(resultQueryTp, "%C", container)
 
-// stubAWS is the stand-in. Its behaviour comes from STUB_* variables.
-const stubAWS = `#!/usr/bin/env bash
+// stubPreamble starts every stand-in aws: it records the call's arguments in $STUB_LOG (one
+// NUL-separated file per call, numbered) and reads its --query and --output.
+const stubPreamble = `#!/usr/bin/env bash
 set -euo pipefail
 shopt -s nullglob
 calls=("$STUB_LOG"/*)
 printf '%s\0' "$@" >"$STUB_LOG/$(printf '%03d' $((${#calls[@]} + 1)))"
-
 query='' output=''
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
@@ -49,7 +49,10 @@ for ((i = 0; i < ${#args[@]}; i++)); do
 	--output) output=${args[i + 1]} ;;
 	esac
 done
-want() { # want QUERY: the call must carry exactly this query with --output text
+`
+
+// stubAWS is the stand-in. Its behaviour comes from STUB_* variables.
+const stubAWS = stubPreamble + `want() { # want QUERY: the call must carry exactly this query with --output text
 	if [[ $query != "$1" || $output != text ]]; then
 		printf 'stand-in aws: unexpected --query %q --output %q for %s %s\n' "$query" "$output" "$1" "$2" >&2
 		exit 252

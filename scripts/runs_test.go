@@ -21,20 +21,7 @@ const runsResultsQuery = "results[].[[?field=='started'].value | [0], [?field=='
 	"[?field=='contributions_created'].value | [0], [?field=='users_touched'].value | [0], " +
 	"[?field=='version'].value | [0], [?field=='revision'].value | [0], [?field=='error'].value | [0]]"
 
-const runsStub = `#!/usr/bin/env bash
-set -euo pipefail
-shopt -s nullglob
-calls=("$STUB_LOG"/*)
-printf '%s\0' "$@" >"$STUB_LOG/$(printf '%03d' $((${#calls[@]} + 1)))"
-query='' output=''
-args=("$@")
-for ((i = 0; i < ${#args[@]}; i++)); do
-	case ${args[i]} in
-	--query) query=${args[i + 1]} ;;
-	--output) output=${args[i + 1]} ;;
-	esac
-done
-if [[ $output != text ]]; then echo "stand-in aws: unexpected --output $output" >&2; exit 252; fi
+const runsStub = stubPreamble + `if [[ $output != text ]]; then echo "stand-in aws: unexpected --output $output" >&2; exit 252; fi
 case "$1 $2 $query" in
 "logs start-query queryId") echo 9f1c-query ;;
 "logs get-query-results status")
