@@ -3,8 +3,6 @@ package testdb
 import (
 	"fmt"
 	"testing"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // Clone creates a database with db's contents and drops it when t ends, for runs that must start
@@ -25,12 +23,5 @@ func (db *DB) Clone(t testing.TB) *DB {
 		strategy = " STRATEGY = FILE_COPY"
 	}
 	mustExec(t, admin, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s%s", name, db.Name, strategy))
-	t.Cleanup(func() { dropDatabase(t, admin, name) })
-	dbURL := urlFor(t, name)
-	conn, err := sqlx.Open("postgres", dbURL)
-	if err != nil {
-		t.Fatalf("open clone: %v", err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return &DB{DB: conn, Name: name, URL: dbURL}
+	return adopt(t, admin, name)
 }

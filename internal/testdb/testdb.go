@@ -58,18 +58,11 @@ func New(t testing.TB, opts ...Option) *DB {
 			"CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8' LOCALE_PROVIDER icu ICU_LOCALE '%s'",
 			name, strings.ReplaceAll(cfg.icuLocale, "'", "")))
 	}
-	t.Cleanup(func() { dropDatabase(t, admin, name) })
-
-	dbURL := urlFor(t, name)
-	db, err := sqlx.Open("postgres", dbURL)
-	if err != nil {
-		t.Fatalf("open test database: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := adopt(t, admin, name)
 	if cfg.icuLocale != "" {
-		mustExec(t, db, schema(t))
+		mustExec(t, db.DB, schema(t))
 	}
-	return &DB{DB: db, Name: name, URL: dbURL}
+	return db
 }
 
 // Reopen connects to db afresh, for tests that change settings applied at connection time.
@@ -219,4 +212,17 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// adopt opens the database name, just created for this test, and drops it when the test ends.
+func adopt(t testing.TB, admin *sqlx.DB, name string) *DB {
+	t.Helper()
+	t.Cleanup(func() { dropDatabase(t, admin, name) })
+	dbURL := urlFor(t, name)
+	conn, err := sqlx.Open("postgres", dbURL)
+	if err != nil {
+		t.Fatalf("open test database %s: %v", name, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &DB{DB: conn, Name: name, URL: dbURL}
 }
