@@ -5,6 +5,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 
@@ -13,7 +14,19 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
+// listEnvironmentsArg prints the environments' names, in order, as one JSON array and exits:
+// the workflows and scripts build their matrices and checks from it, so an environment added
+// in environments.go is deployed, diffed and offered for backfills without another edit.
+const listEnvironmentsArg = "--list-environments"
+
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == listEnvironmentsArg {
+		if err := json.NewEncoder(os.Stdout).Encode(EnvironmentNames(Environments())); err != nil {
+			fmt.Fprintln(os.Stderr, "infra:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "infra:", err)
 		os.Exit(1)
@@ -97,4 +110,13 @@ func NewStacks(app awscdk.App, envs []Environment) ([]*UptimeStack, error) {
 		stacks[i] = NewUptimeStack(app, e)
 	}
 	return stacks, nil
+}
+
+// EnvironmentNames are the names of envs, in order: the promotion order the deploy follows.
+func EnvironmentNames(envs []Environment) []string {
+	names := make([]string, len(envs))
+	for i, e := range envs {
+		names[i] = e.Name
+	}
+	return names
 }

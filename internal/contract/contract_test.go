@@ -1,0 +1,57 @@
+package contract
+
+import (
+	"regexp"
+	"testing"
+)
+
+func TestVariableIsUpperSnakeOfTheFlag(t *testing.T) {
+	for flag, want := range map[string]string{FlagDryRun: "UPTIME_DRY_RUN", FlagDBWait: "UPTIME_DB_WAIT", FlagPoints: "UPTIME_POINTS"} {
+		if got := Variable(flag); got != want {
+			t.Errorf("Variable(%q) = %q, want %q", flag, got, want)
+		}
+	}
+}
+
+func TestExitsAreOrderedAndComplete(t *testing.T) {
+	last := -1
+	sentence := regexp.MustCompile(`^[a-z].*[a-z0-9)]$`)
+	for _, e := range Exits {
+		if e.Code <= last {
+			t.Errorf("exit %d listed after %d", e.Code, last)
+		}
+		last = e.Code
+		if !sentence.MatchString(e.Meaning) {
+			t.Errorf("exit %d: meaning %q should be one lower-case clause without a final stop (it is quoted in sentences)", e.Code, e.Meaning)
+		}
+		if (e.Code == ExitOK) != (e.Class == "") {
+			t.Errorf("exit %d: class %q; only success has none", e.Code, e.Class)
+		}
+		if e.Signal != (e.Code > 128) {
+			t.Errorf("exit %d: Signal = %v", e.Code, e.Signal)
+		}
+	}
+	for _, code := range []int{ExitOK, ExitRuntime, ExitUsage, ExitData, ExitLocked} {
+		if m, _ := Explain(code); m == "not one of the job's exit codes" {
+			t.Errorf("the job's own exit %d has no meaning", code)
+		}
+	}
+}
+
+func TestExplainOutsideTheTable(t *testing.T) {
+	cases := map[int]string{
+		139: "killed by signal 11",
+		5:   "not one of the job's exit codes",
+	}
+	for code, want := range cases {
+		if got, ok := Explain(code); !ok || got != want {
+			t.Errorf("Explain(%d) = %q, %v; want %q", code, got, ok, want)
+		}
+	}
+	if _, ok := Explain(256); ok {
+		t.Error("Explain(256) accepted a code no process can exit with")
+	}
+	if got := ErrorClass(139); got != "runtime" {
+		t.Errorf("ErrorClass(139) = %q, want runtime", got)
+	}
+}

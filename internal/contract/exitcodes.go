@@ -1,0 +1,70 @@
+package contract
+
+import "fmt"
+
+// Exit is one exit code of the job's container as ECS reports it, with what it means to the
+// operator who reads it in a failure mail, in --help, or from --explain-exit.
+type Exit struct {
+	Code int
+	// Class is the run record's ErrorClass: the kind of failure, for Logs Insights. Empty for 0.
+	Class string
+	// Meaning is one sentence an operator acts on.
+	Meaning string
+	// Signal marks the codes a signal leaves (128 + its number): the job never chooses them.
+	Signal bool
+}
+
+// The job's own exit codes; the job maps every way a run can end to one of them in one switch
+// (exitCode in job/run.go).
+const (
+	ExitOK      = 0
+	ExitRuntime = 1
+	ExitUsage   = 2
+	ExitData    = 3
+	ExitLocked  = 4
+)
+
+// Exits lists every exit code an operator may see, in order.
+var Exits = []Exit{
+	{Code: ExitOK, Meaning: "done; also nothing to do, and a dry run"},
+	{Code: ExitRuntime, Class: "runtime", Meaning: "runtime failure: the database was unreachable after --db-wait, " +
+		"a query failed, the deadline passed, or SIGTERM or SIGINT; everything was rolled back"},
+	{Code: ExitUsage, Class: "configuration", Meaning: "usage or configuration error: a bad flag, variable or " +
+		"value, --from after --to, or a missing or refused DATABASE_URL; retrying will not help"},
+	{Code: ExitData, Class: "data", Meaning: "the data does not allow the run: no Uptime type, days without a " +
+		"multiplier (and no --force), two Uptime multipliers valid from the same moment with different values, " +
+		"points outside the type's range, an unknown --user, a schema the job cannot write safely, or a " +
+		"database role without a privilege the run needs; nothing was written"},
+	{Code: ExitLocked, Class: "locked", Meaning: "another run still held the lock after --lock-wait; nothing was written"},
+	{Code: 137, Class: "runtime", Signal: true, Meaning: "killed by SIGKILL: usually out of memory, or the task " +
+		"was stopped and the rollback outlived the 120 s stop timeout"},
+	{Code: 143, Class: "runtime", Signal: true, Meaning: "ended by SIGTERM before the job could handle it " +
+		"(the task was stopped, or a Spot interruption)"},
+}
+
+// Explain is what an exit code means; ok is false for a code outside 0-255.
+func Explain(code int) (meaning string, ok bool) {
+	if code < 0 || code > 255 {
+		return "", false
+	}
+	for _, e := range Exits {
+		if e.Code == code {
+			return e.Meaning, true
+		}
+	}
+	if code > 128 {
+		return fmt.Sprintf("killed by signal %d", code-128), true
+	}
+	return "not one of the job's exit codes", true
+}
+
+// ErrorClass is the run record's ErrorClass for an exit code: "" for success, and "runtime" for
+// any code the table does not name (the job maps every unexpected end to exit 1).
+func ErrorClass(code int) string {
+	for _, e := range Exits {
+		if e.Code == code {
+			return e.Class
+		}
+	}
+	return "runtime"
+}
