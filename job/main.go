@@ -16,17 +16,19 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/tally/uptime/internal/contract"
 	"github.com/tally/uptime/job/store"
 	"github.com/tally/uptime/job/uptime"
 )
 
-// Exit codes, as documented in --help and the README.
+// The job's exit codes, short names for the contract's: the infrastructure's alarms and failure
+// mail read the same constants.
 const (
-	exitOK      = 0 // done, nothing to do, or a dry run
-	exitRuntime = 1 // database unreachable, a query failed, the deadline passed, a signal; rolled back
-	exitUsage   = 2 // a bad flag or value, a missing DATABASE_URL
-	exitData    = 3 // the data does not allow the run; nothing written
-	exitLocked  = 4 // another run holds the lock; nothing written
+	exitOK      = contract.ExitOK
+	exitRuntime = contract.ExitRuntime
+	exitUsage   = contract.ExitUsage
+	exitData    = contract.ExitData
+	exitLocked  = contract.ExitLocked
 )
 
 // shutdownGrace is how long a cancelled run may take to roll back before the process exits
@@ -300,60 +302,3 @@ func dayOrEmpty(d time.Time) string {
 	}
 	return d.Format(uptime.DayLayout)
 }
-
-const helpText = `Usage: job [flags]
-
-Gives every Tally user one Uptime contribution for each UTC day, from the day of their first
-Uptime contribution to today, that does not have one yet; then refreshes the global and
-category leaderboards of the users who got new contributions and re-ranks every board.
-Everything happens in one transaction: a failure or a stop leaves the database as it was.
-
-Flags (each can also be set by its variable; a flag wins):
-  --dry-run            UPTIME_DRY_RUN   compute and report what would be created; write nothing
-  --verbose            UPTIME_VERBOSE   log one record per user who gets new contributions
-  --points N           UPTIME_POINTS    points per uptime day (default 1): a whole number >= 1
-                                        within the Uptime type's min/max points
-  --force              UPTIME_FORCE     use multiplier 1.00 for days no Uptime multiplier covers
-  --from YYYY-MM-DD    UPTIME_FROM      fill only days on or after this one (never before a
-                                        user's first day)
-  --to YYYY-MM-DD      UPTIME_TO        fill only days on or before this one (not after today)
-  --user EMAIL         UPTIME_USER      only this user; repeat the flag, or separate addresses
-                                        with commas in the variable
-  --timeout DURATION   UPTIME_TIMEOUT   deadline for the whole run (default 10m)
-  --db-wait DURATION   UPTIME_DB_WAIT   how long to keep retrying the first connection (default 60s)
-  --lock-wait DURATION UPTIME_LOCK_WAIT how long to wait for another run to finish (default 2m;
-                                        0 exits 4 at once); a run stalled on its client for 15 s
-                                        is ended instead of waited for
-  --run-kind KIND      UPTIME_RUN_KIND  scheduled (the nightly schedule sets it) or manual (default):
-                                        the duration alarm watches scheduled runs only
-  --version                             print the version and VCS revision
-  --check-flags [flags]                 check the flags and UPTIME_ variables, print the effective
-                                        settings and exit 0, or 2 with the error; needs no DATABASE_URL
-  --explain-exit CODE                   print what an exit code of the job's task means
-  --help                                this text
-
-Environment:
-  DATABASE_URL         required: postgres://user:password@host:port/dbname (TLS verify-full;
-                       see docs/deploy.md for sslrootcert and sslmode=disable)
-  UPTIME_ENVIRONMENT   the Environment dimension of the CloudWatch metrics (default local)
-  Any other UPTIME_ variable is refused as a likely typo.
-
-Exit codes:
-  0  done; also nothing to do, and a dry run
-  1  runtime failure: database unreachable after --db-wait, a query failed, the deadline
-     passed, SIGTERM or SIGINT; everything was rolled back
-  2  usage or configuration error: a bad flag or value, --from after --to, no DATABASE_URL
-  3  the data does not allow the run: no Uptime type, days without a multiplier (and no
-     --force), two Uptime multipliers valid from the same moment with different values, points
-     outside the type's range, an unknown --user, a schema the job cannot write safely, a
-     database role without a privilege the run needs; nothing was written
-  4  another run still held the lock after --lock-wait; nothing was written
-
-Output: JSON log records on stdout, one "run summary" record, and one CloudWatch Embedded
-Metric Format record (namespace TallyUptime, dimension Environment; DurationSeconds also by
-Environment and RunKind) that carries the version, revision and error class of the run.
-
-Example: backfill January for one user, first as a dry run:
-  DATABASE_URL=postgres://tally:secret@localhost:5432/tally \
-    job --from 2026-01-01 --to 2026-01-31 --user ada@example.com --dry-run
-`
