@@ -95,12 +95,12 @@ func defaultText(f flagSpec) string {
 	cfg := defaultConfig(nil, time.Time{})
 	v := f.bind(&cfg)
 	if _, isDuration := v.(*durationValue); isDuration {
-		// 10m0s reads as 10m, 1h0m0s as 1h
 		return shortDuration(v.String())
 	}
 	return v.String()
 }
 
+// shortDuration drops the zero units Duration.String keeps: 10m0s reads as 10m, 1h0m0s as 1h.
 func shortDuration(s string) string {
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")

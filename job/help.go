@@ -19,7 +19,8 @@ category leaderboards of the users who got new contributions and re-ranks every 
 Everything happens in one transaction: a failure or a stop leaves the database as it was.
 `
 
-// helpCommands are the arguments that make the job print and exit; the tool modes must come first.
+// helpCommands make the job print and exit instead of run; --check-flags and --explain-exit
+// only as the first argument, since toolMode looks there alone.
 var helpCommands = [][2]string{
 	{checkFlagsArg + " [flags]", "check the flags and " + contract.VariablePrefix + " variables, print the effective " +
 		fmt.Sprintf("settings and exit %d, or %d with the error; needs no %s", contract.ExitOK, contract.ExitUsage, contract.DatabaseURLVariable)},

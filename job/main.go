@@ -12,18 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tally/uptime/internal/contract"
 	"github.com/tally/uptime/job/uptime"
-)
-
-// The job's exit codes, short names for the contract's: the infrastructure's alarms and failure
-// mail read the same constants.
-const (
-	exitOK      = contract.ExitOK
-	exitRuntime = contract.ExitRuntime
-	exitUsage   = contract.ExitUsage
-	exitData    = contract.ExitData
-	exitLocked  = contract.ExitLocked
 )
 
 func main() {

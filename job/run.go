@@ -8,8 +8,19 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/tally/uptime/internal/contract"
 	"github.com/tally/uptime/job/store"
 	"github.com/tally/uptime/job/uptime"
+)
+
+// The job's exit codes, short names for the contract's: the infrastructure's alarms and failure
+// mail read the same constants.
+const (
+	exitOK      = contract.ExitOK
+	exitRuntime = contract.ExitRuntime
+	exitUsage   = contract.ExitUsage
+	exitData    = contract.ExitData
+	exitLocked  = contract.ExitLocked
 )
 
 // Transient failures (a serialization failure, a deadlock, a dropped connection) are retried
