@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // Two modes for the tools that start the job elsewhere (scripts/backfill.sh): they answer from
@@ -59,15 +60,17 @@ func checkFlags(args []string, env map[string]string, stdout, stderr io.Writer) 
 	if scratch.Parse(args) == nil {
 		scratch.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	}
+	known := knownVariables()
 	newFlagSet(&cfg).VisitAll(func(f *flag.Flag) {
-		if f.Name == "version" {
-			return
+		variable := contract.Variable(f.Name)
+		if !known[variable] {
+			return // a command, not a setting
 		}
 		source := "default"
 		if given[f.Name] {
 			source = "flag"
-		} else if _, ok := env[envName(f.Name)]; ok {
-			source = envName(f.Name)
+		} else if _, ok := env[variable]; ok {
+			source = variable
 		}
 		fmt.Fprintf(stdout, "--%s=%s\t%s\n", f.Name, f.Value.String(), source)
 	})
@@ -75,48 +78,12 @@ func checkFlags(args []string, env map[string]string, stdout, stderr io.Writer) 
 }
 
 // explainExit is the meaning of an exit code as an operator sees it in ECS: the job's own codes
-// from the help text's table (the one place they are described), and the codes a signal leaves.
+// and the codes a signal leaves, from the contract the failure mail also reads.
 func explainExit(arg string) (string, error) {
 	code, err := strconv.Atoi(arg)
-	if err != nil || code < 0 || code > 255 {
+	meaning, ok := contract.Explain(code)
+	if err != nil || !ok {
 		return "", usagef("%q is not an exit code (0 to 255)", oneLine(arg))
 	}
-	if m, ok := exitMeanings(helpText)[code]; ok {
-		return m, nil
-	}
-	switch code {
-	case 137:
-		return "killed by SIGKILL: the container ran out of memory, or it was stopped and did not exit within the stop timeout", nil
-	case 143:
-		return "ended by SIGTERM before the job could handle it", nil
-	}
-	if code > 128 {
-		return fmt.Sprintf("killed by signal %d", code-128), nil
-	}
-	return "not one of the job's exit codes", nil
-}
-
-// exitMeanings reads the "Exit codes:" section of the help text: "  N  text" with continuation
-// lines indented further, up to the next blank line.
-func exitMeanings(help string) map[int]string {
-	out := map[int]string{}
-	_, section, ok := strings.Cut(help, "\nExit codes:\n")
-	if !ok {
-		return out
-	}
-	section, _, _ = strings.Cut(section, "\n\n")
-	last := -1
-	for line := range strings.SplitSeq(section, "\n") {
-		fields := strings.Fields(line)
-		if len(fields) == 0 {
-			continue
-		}
-		if n, err := strconv.Atoi(fields[0]); err == nil && strings.HasPrefix(line, "  "+fields[0]+" ") {
-			last = n
-			out[n] = strings.Join(fields[1:], " ")
-		} else if last >= 0 {
-			out[last] += " " + strings.Join(fields, " ")
-		}
-	}
-	return out
+	return meaning, nil
 }

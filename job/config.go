@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"maps"
 	"net/mail"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tally/uptime/internal/contract"
 	"github.com/tally/uptime/job/store"
 	"github.com/tally/uptime/job/uptime"
 )
@@ -34,8 +34,8 @@ type config struct {
 type runKind string
 
 const (
-	runScheduled runKind = "scheduled"
-	runManual    runKind = "manual"
+	runScheduled runKind = contract.RunScheduled
+	runManual    runKind = contract.RunManual
 )
 
 func (k *runKind) String() string { return string(valueOr(k)) }
@@ -61,13 +61,6 @@ var (
 	errVersion = errors.New("version requested")
 )
 
-const envPrefix = "UPTIME_"
-
-// envName is the variable that stands in for a flag: UPTIME_ + the flag in upper snake case.
-func envName(flagName string) string {
-	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
-
 // parseConfig reads flags, then fills every flag not given from its UPTIME_ variable, so a flag
 // always wins, and checks DATABASE_URL. now is the run's clock.
 func parseConfig(args []string, env map[string]string, now time.Time) (config, error) {
@@ -83,18 +76,7 @@ func parseConfig(args []string, env map[string]string, now time.Time) (config, e
 
 // parseSettings is parseConfig without DATABASE_URL's check: everything --check-flags checks.
 func parseSettings(args []string, env map[string]string, now time.Time) (config, error) {
-	cfg := config{
-		DatabaseURL: env["DATABASE_URL"],
-		Environment: env["UPTIME_ENVIRONMENT"],
-		Options:     uptime.Options{Points: 1, Now: now},
-		Timeout:     10 * time.Minute,
-		DBWait:      60 * time.Second,
-		LockWait:    2 * time.Minute,
-		RunKind:     runManual,
-	}
-	if cfg.Environment == "" {
-		cfg.Environment = "local"
-	}
+	cfg := defaultConfig(env, now)
 	if err := refuseSecretValues(args, env); err != nil {
 		return cfg, err
 	}
@@ -120,6 +102,27 @@ func parseSettings(args []string, env map[string]string, now time.Time) (config,
 	return cfg, nil
 }
 
+// defaultEnvironment is the Environment dimension of a run that was not told its environment:
+// one on a developer's machine.
+const defaultEnvironment = "local"
+
+// defaultConfig is a run's configuration before its flags and UPTIME_ variables are applied.
+func defaultConfig(env map[string]string, now time.Time) config {
+	cfg := config{
+		DatabaseURL: env[contract.DatabaseURLVariable],
+		Environment: env[contract.EnvironmentVariable],
+		Options:     uptime.Options{Points: 1, Now: now},
+		Timeout:     10 * time.Minute,
+		DBWait:      60 * time.Second,
+		LockWait:    2 * time.Minute,
+		RunKind:     runManual,
+	}
+	if cfg.Environment == "" {
+		cfg.Environment = defaultEnvironment
+	}
+	return cfg
+}
+
 // flagMessage rewords the flag package's errors in the --double-dash form the docs use.
 func flagMessage(err error) string {
 	msg := strings.Replace(err.Error(), "flag provided but not defined", "unknown flag", 1)
@@ -139,41 +142,18 @@ func oneLine(s string) string {
 	return q[1 : len(q)-1]
 }
 
-func newFlagSet(cfg *config) *flag.FlagSet {
-	fs := flag.NewFlagSet("uptime", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	o := &cfg.Options
-	fs.Var((*boolValue)(&o.DryRun), "dry-run", "compute and report what would be created; write nothing")
-	fs.Var((*boolValue)(&o.Verbose), "verbose", "log one record per user who gets new contributions")
-	fs.Var((*pointsValue)(&o.Points), "points", "points per uptime day: a whole number ≥ 1 within the Uptime type's min/max")
-	fs.Var((*boolValue)(&o.Force), "force", "use multiplier 1.00 for days that no Uptime multiplier covers")
-	fs.Var((*dayValue)(&o.From), "from", "fill only days on or after this `YYYY-MM-DD` (never before a user's first day)")
-	fs.Var((*dayValue)(&o.To), "to", "fill only days on or before this `YYYY-MM-DD` (not after today, UTC)")
-	fs.Var((*emailsValue)(&o.Users), "user", "only the user with this `EMAIL`; repeatable")
-	fs.Var(&durationValue{d: &cfg.Timeout}, "timeout", "deadline for the whole run, e.g. 10m")
-	fs.Var(&durationValue{d: &cfg.DBWait, zeroOK: true}, "db-wait", "how long to keep retrying the first connection, e.g. 60s")
-	fs.Var(&durationValue{d: &cfg.LockWait, zeroOK: true}, "lock-wait", "how long to wait for another run to finish before exiting 4, e.g. 2m")
-	fs.Var(&cfg.RunKind, "run-kind", "who started the run: scheduled (the schedule sets it) or manual")
-	fs.Var((*boolValue)(&cfg.showVersion), "version", "print the version and VCS revision")
-	return fs
-}
-
 // applyEnv sets each flag that was not given from its variable, and refuses UPTIME_ variables
 // that match no flag: a misspelt UPTIME_DRYRUN=true must not start a real run.
 func applyEnv(fs *flag.FlagSet, env map[string]string) error {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	known := map[string]bool{"UPTIME_ENVIRONMENT": true}
+	known := knownVariables()
 	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if f.Name == "version" {
-			return // a command, not a setting a variable should make for every run
-		}
-		name := envName(f.Name)
-		known[name] = true
+	fs.VisitAll(func(f *flag.Flag) { // in the order of the names, so the first error is always the same one
+		name := contract.Variable(f.Name)
 		value, ok := env[name]
-		if !ok || given[f.Name] || err != nil {
-			return
+		if !known[name] || !ok || given[f.Name] || err != nil {
+			return // a command has no variable: it would make every run print instead of run
 		}
 		if setErr := fs.Set(f.Name, value); setErr != nil {
 			err = usagef("invalid %s %q: %v", name, value, setErr)
@@ -183,7 +163,7 @@ func applyEnv(fs *flag.FlagSet, env map[string]string) error {
 		return err
 	}
 	for _, name := range slices.Sorted(maps.Keys(env)) {
-		if strings.HasPrefix(name, envPrefix) && !known[name] {
+		if strings.HasPrefix(name, contract.VariablePrefix) && !known[name] {
 			return usagef("unknown variable %s: the job reads %s", oneLine(name), strings.Join(slices.Sorted(maps.Keys(known)), ", "))
 		}
 	}

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tally/uptime/internal/contract"
 	"github.com/tally/uptime/job/uptime"
 )
 
@@ -169,14 +171,23 @@ func TestParseConfigHelp(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"--dry-run", "--verbose", "--points", "--force", "--from", "--to", "--user",
-		"--timeout", "--db-wait", "DATABASE_URL", "UPTIME_ENVIRONMENT", "Exit codes", "Example"} {
-		if !strings.Contains(helpText, want) {
+		"--timeout", "--db-wait", "--lock-wait", "--run-kind", "--version", "--check-flags", "--explain-exit",
+		"DATABASE_URL", "UPTIME_ENVIRONMENT", "Exit codes", "Example", "(default 1)", "(default 10m)", "(default manual)"} {
+		if !strings.Contains(strings.Join(strings.Fields(helpText), " "), want) {
 			t.Errorf("--help does not mention %s", want)
 		}
 	}
-	for code := exitOK; code <= exitLocked; code++ {
-		if !regexp.MustCompile(`(?m)^\s+` + string(rune('0'+code)) + `\s`).MatchString(helpText) {
-			t.Errorf("--help does not explain exit code %d", code)
+	for _, f := range flagTable {
+		line := regexp.MustCompile(`(?m)^  --` + regexp.QuoteMeta(f.name) + `\b.*$`).FindString(helpText)
+		if line == "" {
+			t.Errorf("--help has no line for --%s", f.name)
+		} else if !f.command && !strings.Contains(line, contract.Variable(f.name)) {
+			t.Errorf("--help's line for --%s does not name %s: %q", f.name, contract.Variable(f.name), line)
+		}
+	}
+	for _, e := range contract.Exits {
+		if !regexp.MustCompile(`(?m)^\s+` + strconv.Itoa(e.Code) + `\s`).MatchString(helpText) {
+			t.Errorf("--help does not explain exit code %d", e.Code)
 		}
 	}
 }

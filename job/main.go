@@ -4,34 +4,16 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-	"github.com/tally/uptime/job/store"
 	"github.com/tally/uptime/job/uptime"
 )
-
-// Exit codes, as documented in --help and the README.
-const (
-	exitOK      = 0 // done, nothing to do, or a dry run
-	exitRuntime = 1 // database unreachable, a query failed, the deadline passed, a signal; rolled back
-	exitUsage   = 2 // a bad flag or value, a missing DATABASE_URL
-	exitData    = 3 // the data does not allow the run; nothing written
-	exitLocked  = 4 // another run holds the lock; nothing written
-)
-
-// shutdownGrace is how long a cancelled run may take to roll back before the process exits
-// anyway; PostgreSQL rolls back a vanished client's transaction by itself.
-const shutdownGrace = 10 * time.Second
 
 func main() {
 	stdout, stderr := newBoundedWriter(os.Stdout), newBoundedWriter(os.Stderr)
@@ -58,235 +40,65 @@ func environ() map[string]string {
 	return env
 }
 
-// run is the whole job; it returns the exit code.
+// run is the whole job; it returns the exit code. Its steps: a tool mode answers and exits;
+// otherwise the configuration is read (help, version and usage errors end there), then the run
+// executes under its deadline and signals and is reported.
 func run(args []string, env map[string]string, stdout, stderr io.Writer) int {
 	if code, ok := toolMode(args, env, stdout, stderr); ok {
 		return code
 	}
-	started := time.Now()
+	r := newReporter(stdout, stderr)
+	if code, done := configure(r, args, env); done {
+		return code
+	}
+	return runUnderDeadline(r)
+}
+
+// newReporter starts the run's clock and its log.
+func newReporter(stdout, stderr io.Writer) *reporter {
 	b := currentBuild()
-	// Every record, the first included, says which build wrote it.
-	log := newLogger(stdout).With("version", b.Version, "revision", b.revisionLabel())
+	return &reporter{
+		// Every record, the first included, says which build wrote it.
+		log:     newLogger(stdout).With("version", b.Version, "revision", b.revisionLabel()),
+		stdout:  stdout,
+		stderr:  stderr,
+		started: time.Now(),
+	}
+}
 
-	cfg, err := parseConfig(args, env, started.UTC())
-	if errors.Is(err, errHelp) {
-		fmt.Fprint(stdout, helpText)
-		return exitOK
+// configure reads the flags and the environment into r.cfg. done is true when the job ends
+// here: it printed its help or version, or the configuration was refused (and reported, so the
+// alarms see a run that could not start).
+func configure(r *reporter, args []string, env map[string]string) (code int, done bool) {
+	cfg, err := parseConfig(args, env, r.started.UTC())
+	r.cfg = cfg
+	switch {
+	case errors.Is(err, errHelp):
+		fmt.Fprint(r.stdout, helpText)
+		return exitOK, true
+	case errors.Is(err, errVersion):
+		fmt.Fprintln(r.stdout, currentBuild())
+		return exitOK, true
+	case err != nil:
+		return r.report(uptime.Result{}, err, exitUsage), true
 	}
-	if errors.Is(err, errVersion) {
-		fmt.Fprintln(stdout, b)
-		return exitOK
-	}
-	if err != nil {
-		return finish(log, stdout, stderr, cfg, started, uptime.Result{}, err, exitUsage)
-	}
+	return 0, false
+}
 
+// runUnderDeadline executes the configured run, cancelled by its deadline or a signal, and
+// reports it.
+func runUnderDeadline(r *reporter) int {
+	cfg := r.cfg
 	// If the rollback outlives its grace, the process exits from runContext's goroutine; it still
 	// reports the failed run first, so the alarms see it.
-	abandon := func(reason error) {
-		finish(log, stdout, stderr, cfg, started, uptime.Result{}, reason, exitRuntime)
-	}
+	abandon := func(reason error) { r.report(uptime.Result{}, reason, exitRuntime) }
 	ctx, stop := runContext(cfg.Timeout, abandon)
 	defer stop()
-	log.InfoContext(ctx, "run started", "environment", cfg.Environment, "dry_run", cfg.Options.DryRun,
+	r.log.InfoContext(ctx, "run started", "environment", cfg.Environment, "dry_run", cfg.Options.DryRun,
 		"points", cfg.Options.Points, "force", cfg.Options.Force, "users", len(cfg.Options.Users),
 		"from", dayOrEmpty(cfg.Options.From), "to", dayOrEmpty(cfg.Options.To), "timeout", cfg.Timeout.String())
-	res, err := execute(ctx, cfg, log)
-	return finish(log, stdout, stderr, cfg, started, res, explain(ctx, err), exitCode(ctx, err))
-}
-
-// Transient failures (a serialization failure, a deadlock, a dropped connection) are retried
-// this many times in all, inside the run's deadline. A retry is always safe: the run is all or
-// nothing, and one that did commit leaves the next attempt nothing to do.
-const maxAttempts = 3
-
-// execute runs the generator in the run's transaction and commits it, unless this is a dry run.
-func execute(ctx context.Context, cfg config, log *slog.Logger) (uptime.Result, error) {
-	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DBWait, log)
-	if err != nil {
-		return uptime.Result{}, err
-	}
-	defer db.Close()
-	backoff := time.Second
-	for attempt := 1; ; attempt++ {
-		res, err := executeOnce(ctx, db, cfg, log)
-		if err == nil || attempt == maxAttempts || ctx.Err() != nil || !store.Transient(err) {
-			return res, err
-		}
-		log.WarnContext(ctx, "transient failure; retrying the run", "attempt", attempt, "retry_in", backoff.String(), "error", err)
-		select {
-		case <-ctx.Done():
-			return uptime.Result{}, err
-		case <-time.After(backoff):
-		}
-		backoff *= 2
-	}
-}
-
-func executeOnce(ctx context.Context, db *sqlx.DB, cfg config, log *slog.Logger) (uptime.Result, error) {
-	tx, err := store.BeginRunWaiting(ctx, db, store.LockWait{Max: cfg.LockWait, StaleAfter: store.StaleAfter}, log)
-	if err != nil {
-		return uptime.Result{}, err
-	}
-	defer tx.Rollback() // after Commit, a no-op
-	if err := store.CheckSchema(ctx, tx); err != nil {
-		return uptime.Result{}, err
-	}
-	res, err := uptime.Generator{Log: log}.Run(ctx, tx, cfg.Options)
-	if err != nil {
-		return uptime.Result{}, err
-	}
-	if cfg.Options.DryRun {
-		return res, nil
-	}
-	if err := tx.Commit(); err != nil {
-		return uptime.Result{}, fmt.Errorf("commit: %w", err)
-	}
-	return res, nil
-}
-
-// exitCode maps how the run ended to the documented exit codes.
-func exitCode(ctx context.Context, err error) int {
-	var usage *usageError
-	var data *uptime.DataError
-	var schema *store.SchemaError
-	switch {
-	case err == nil:
-		return exitOK
-	case ctx.Err() != nil:
-		return exitRuntime
-	case errors.Is(err, store.ErrLocked):
-		return exitLocked
-	case errors.As(err, &usage):
-		return exitUsage
-	case errors.As(err, &data), errors.As(err, &schema):
-		return exitData
-	default:
-		return exitRuntime
-	}
-}
-
-// explain puts why the run was cancelled (a signal, the deadline) in front of the error that
-// the cancellation caused.
-func explain(ctx context.Context, err error) error {
-	if err == nil || ctx.Err() == nil {
-		return err
-	}
-	return fmt.Errorf("%w; rolled back (%v)", context.Cause(ctx), err)
-}
-
-// finish logs the outcome, writes the EMF record and returns the exit code.
-func finish(log *slog.Logger, stdout, stderr io.Writer, cfg config, started time.Time,
-	res uptime.Result, err error, code int) int {
-	duration := time.Since(started)
-	var reason []any
-	if err != nil {
-		res = uptime.Result{} // everything was rolled back
-		// No message carries DATABASE_URL: configuration errors never repeat it, and the store
-		// names the server by host, port and database only.
-		msg := err.Error()
-		log.Error("run failed", "exit_code", code, "error", msg)
-		fmt.Fprintf(stderr, "uptime: %s\n", msg)
-		reason = []any{"error", msg} // the summary alone says why the run failed
-	}
-	dry := cfg.Options.DryRun
-	fields := append([]any{"exit_code", code, "dry_run", dry, "run_kind", string(cfg.RunKind)}, summaryCounts(res, dry)...)
-	log.Info("run summary", append(append(fields, "duration_seconds", duration.Seconds()), reason...)...)
-	created := res.ContributionsCreated
-	if dry {
-		created = 0
-	}
-	b := currentBuild()
-	m := runMetrics{
-		Environment: cfg.Environment,
-		RunKind:     cfg.RunKind,
-		Version:     b.Version,
-		Revision:    b.revisionLabel(),
-		Succeeded:   code == exitOK && !dry,
-		Failed:      code != exitOK,
-		DryRun:      dry,
-		ExitCode:    code,
-		Duration:    duration,
-		Created:     created,
-		Users:       res.UsersWithUptime,
-	}
-	if err := writeEMF(stdout, m, time.Now()); err != nil {
-		fmt.Fprintf(stderr, "uptime: write metrics: %v\n", err)
-	}
-	return code
-}
-
-// summaryCounts are the run's counts for its summary record. A dry run wrote nothing, so its
-// counts of writes are named for what a real run would do ("contributions_would_create"),
-// never as if they had happened.
-func summaryCounts(res uptime.Result, dry bool) []any {
-	write := func(did, would string) string {
-		if dry {
-			return would
-		}
-		return did
-	}
-	return []any{
-		"users_with_uptime", res.UsersWithUptime,
-		"users_touched", res.UsersTouched,
-		write("contributions_created", "contributions_would_create"), res.ContributionsCreated,
-		"days_skipped", res.DaysSkipped,
-		write("leaderboard_entries_updated", "leaderboard_entries_would_update"), res.EntriesUpdated,
-		write("leaderboard_entries_created", "leaderboard_entries_would_create"), res.EntriesCreated,
-		write("ranks_changed", "ranks_would_change"), res.RanksChanged,
-	}
-}
-
-// runContext is cancelled by SIGTERM or SIGINT (ECS stops a task with SIGTERM) and by the
-// run's deadline, with the reason as its cause. Once cancelled, the run has shutdownGrace to
-// roll back; a second signal or the end of the grace ends the process at once, after abandon
-// has reported the run.
-func runContext(timeout time.Duration, abandon func(reason error)) (context.Context, func()) {
-	base, cancel := context.WithCancelCause(context.Background())
-	ctx, cancelTimeout := context.WithTimeoutCause(base, timeout,
-		fmt.Errorf("the run's deadline of %s passed", timeout))
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
-	done := make(chan struct{})
-	go func() {
-		select {
-		case sig := <-signals:
-			cancel(fmt.Errorf("stopped by %s", signalName(sig)))
-		case <-ctx.Done():
-		case <-done:
-			return
-		}
-		var reason error
-		select {
-		case <-done:
-			return
-		case sig := <-signals:
-			reason = fmt.Errorf("%w; %s again, so the job exits without waiting for the rollback (the server rolls back a vanished client's transaction)",
-				context.Cause(ctx), signalName(sig))
-		case <-time.After(shutdownGrace):
-			reason = fmt.Errorf("%w; the rollback did not finish within %s, so the job exits (the server rolls back a vanished client's transaction)",
-				context.Cause(ctx), shutdownGrace)
-		}
-		abandon(reason)
-		exitProcess(exitRuntime)
-	}()
-	return ctx, func() {
-		close(done)
-		signal.Stop(signals)
-		cancelTimeout()
-		cancel(nil)
-	}
-}
-
-// signalName is the name an operator knows a signal by: ECS "sends SIGTERM", not "terminated".
-func signalName(sig os.Signal) string {
-	switch sig {
-	case syscall.SIGTERM:
-		return "SIGTERM"
-	case syscall.SIGINT:
-		return "SIGINT"
-	}
-	return sig.String()
+	res, err := execute(ctx, cfg, r.log)
+	return r.report(res, explain(ctx, err), exitCode(ctx, err))
 }
 
 // newLogger writes JSON records to w.
@@ -300,60 +112,3 @@ func dayOrEmpty(d time.Time) string {
 	}
 	return d.Format(uptime.DayLayout)
 }
-
-const helpText = `Usage: job [flags]
-
-Gives every Tally user one Uptime contribution for each UTC day, from the day of their first
-Uptime contribution to today, that does not have one yet; then refreshes the global and
-category leaderboards of the users who got new contributions and re-ranks every board.
-Everything happens in one transaction: a failure or a stop leaves the database as it was.
-
-Flags (each can also be set by its variable; a flag wins):
-  --dry-run            UPTIME_DRY_RUN   compute and report what would be created; write nothing
-  --verbose            UPTIME_VERBOSE   log one record per user who gets new contributions
-  --points N           UPTIME_POINTS    points per uptime day (default 1): a whole number >= 1
-                                        within the Uptime type's min/max points
-  --force              UPTIME_FORCE     use multiplier 1.00 for days no Uptime multiplier covers
-  --from YYYY-MM-DD    UPTIME_FROM      fill only days on or after this one (never before a
-                                        user's first day)
-  --to YYYY-MM-DD      UPTIME_TO        fill only days on or before this one (not after today)
-  --user EMAIL         UPTIME_USER      only this user; repeat the flag, or separate addresses
-                                        with commas in the variable
-  --timeout DURATION   UPTIME_TIMEOUT   deadline for the whole run (default 10m)
-  --db-wait DURATION   UPTIME_DB_WAIT   how long to keep retrying the first connection (default 60s)
-  --lock-wait DURATION UPTIME_LOCK_WAIT how long to wait for another run to finish (default 2m;
-                                        0 exits 4 at once); a run stalled on its client for 15 s
-                                        is ended instead of waited for
-  --run-kind KIND      UPTIME_RUN_KIND  scheduled (the nightly schedule sets it) or manual (default):
-                                        the duration alarm watches scheduled runs only
-  --version                             print the version and VCS revision
-  --check-flags [flags]                 check the flags and UPTIME_ variables, print the effective
-                                        settings and exit 0, or 2 with the error; needs no DATABASE_URL
-  --explain-exit CODE                   print what an exit code of the job's task means
-  --help                                this text
-
-Environment:
-  DATABASE_URL         required: postgres://user:password@host:port/dbname (TLS verify-full;
-                       see docs/deploy.md for sslrootcert and sslmode=disable)
-  UPTIME_ENVIRONMENT   the Environment dimension of the CloudWatch metrics (default local)
-  Any other UPTIME_ variable is refused as a likely typo.
-
-Exit codes:
-  0  done; also nothing to do, and a dry run
-  1  runtime failure: database unreachable after --db-wait, a query failed, the deadline
-     passed, SIGTERM or SIGINT; everything was rolled back
-  2  usage or configuration error: a bad flag or value, --from after --to, no DATABASE_URL
-  3  the data does not allow the run: no Uptime type, days without a multiplier (and no
-     --force), two Uptime multipliers valid from the same moment with different values, points
-     outside the type's range, an unknown --user, a schema the job cannot write safely, a
-     database role without a privilege the run needs; nothing was written
-  4  another run still held the lock after --lock-wait; nothing was written
-
-Output: JSON log records on stdout, one "run summary" record, and one CloudWatch Embedded
-Metric Format record (namespace TallyUptime, dimension Environment; DurationSeconds also by
-Environment and RunKind) that carries the version, revision and error class of the run.
-
-Example: backfill January for one user, first as a dry run:
-  DATABASE_URL=postgres://tally:secret@localhost:5432/tally \
-    job --from 2026-01-01 --to 2026-01-31 --user ada@example.com --dry-run
-`

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/tally/uptime/internal/contract"
 	"slices"
 	"strings"
 
@@ -18,27 +19,27 @@ func refuseSecretValues(args []string, env map[string]string) error {
 		return usagef("PQGO_DEBUG is set, which makes the PostgreSQL driver print the password and every message; unset it")
 	}
 	password := ""
-	if t, err := store.ParseURL(env["DATABASE_URL"]); err == nil {
+	if t, err := store.ParseURL(env[contract.DatabaseURLVariable]); err == nil {
 		password = t.Password()
 	}
 	for i, arg := range args {
 		if maySpill(arg, password) {
-			return usagef("argument %d may hold the database password, so it is not shown: give the database URL in DATABASE_URL only; see --help", i+1)
+			return usagef("argument %d may hold the database password, so it is not shown: give the database URL in %s only; see --help", i+1, contract.DatabaseURLVariable)
 		}
 	}
 	names := make([]string, 0, len(env))
 	for name := range env {
-		if strings.HasPrefix(name, envPrefix) {
+		if strings.HasPrefix(name, contract.VariablePrefix) {
 			names = append(names, name)
 		}
 	}
 	slices.Sort(names)
 	for _, name := range names {
 		if maySpill(name, password) {
-			return usagef("the name of an UPTIME_ variable may hold the database password, so it is not shown: give the database URL in DATABASE_URL only")
+			return usagef("the name of an %s variable may hold the database password, so it is not shown: give the database URL in %s only", contract.VariablePrefix, contract.DatabaseURLVariable)
 		}
 		if maySpill(env[name], password) {
-			return usagef("%s may hold the database password, so its value is not shown: give the database URL in DATABASE_URL only", oneLine(name))
+			return usagef("%s may hold the database password, so its value is not shown: give the database URL in %s only", oneLine(name), contract.DatabaseURLVariable)
 		}
 	}
 	return nil
