@@ -64,6 +64,9 @@ func (db *DB) Seed(t testing.TB, s Scale) {
 			FROM users_user u
 			CROSS JOIN generate_series(1, 5) AS k
 			JOIN contributions_contributiontype t ON t.name = 'Pull Request'`, nil},
+		// Totals by the rule of job/uptime/sql/leaderboard.sql (its boards and entries): a global
+		// entry and one per category, each the sum of frozen_global_points. That file works on a
+		// run's scratch tables, so this one statement still states the rule a second time.
 		{"leaderboard", `
 			INSERT INTO leaderboard_leaderboardentry (created_at, updated_at, user_id, category_id, total_points, rank)
 			SELECT now(), now(), c.user_id, t.category_id, sum(c.frozen_global_points), NULL
