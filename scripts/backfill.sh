@@ -96,7 +96,10 @@ while IFS=$'\t' read -r setting source; do
 	printf '              %-34s %s\n' "$setting" "$source"
 done <<<"$settings"
 
-# Termination protection is how infra/environments.go marks production (TerminationProtection).
+# Termination protection is how infra/environments.go marks production (TerminationProtection),
+# so any protected environment asks first. The name check stays as a fail-safe, not a list of
+# environments: prod keeps its prompt even while someone has switched its stack's protection off
+# (docs/deploy.md says to, before removing it).
 if [[ $env_name == prod || $(protected) == True ]]; then
 	if [[ -n $yes ]]; then
 		say "$stack is protected; confirmed with --yes"

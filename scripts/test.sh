@@ -51,7 +51,11 @@ echo "== CDK_OUTDIR=... go run ./infra (the app synthesizes without the CLI too)
 # context of docs/deploy.md, with a GitHub trust stack per account).
 synth_dir=$(mktemp -d)
 CDK_OUTDIR="$synth_dir" go run ./infra
-for stack in TallyUptime-staging TallyUptime-prod; do
+# The environments as infra/environments.go lists them (one JSON array of names).
+environments=$(go run ./infra --list-environments | tr -d '[]"' | tr ',' ' ')
+[ -n "$environments" ] || { echo "go run ./infra --list-environments printed no environment" >&2; exit 1; }
+for env_name in $environments; do
+  stack="TallyUptime-$env_name"
   [ -s "$synth_dir/$stack.template.json" ] || { echo "go run ./infra wrote no $stack template" >&2; exit 1; }
 done
 rm -rf "$synth_dir"

@@ -2,7 +2,7 @@
 -- nothing the job needs for being general or safe (no scratch tables, no plan summary, no checks,
 -- no lock, no chunks). It must leave exactly the database the job leaves, which the benchmark
 -- checks after every run. Exact for data in which no user has two Uptime contributions on one
--- day (the job never writes one; the seed has none): a user's dated Uptime rows then cover every
+-- day (the job never writes one, and the benchmark's data has none): a user's dated Uptime rows then cover every
 -- day from their first to their last exactly when there are as many rows as days in that span.
 -- Two statements in one transaction, after the settings below.
 --   $1 the run's clock, $2 points per day

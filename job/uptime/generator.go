@@ -12,6 +12,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/tally/uptime/job/ranking"
 )
 
 //go:embed sql/*.sql
@@ -35,7 +36,6 @@ var (
 	sqlUserDetail  = query("user_detail")
 	sqlInsert      = query("insert")
 	sqlLeaderboard = query("leaderboard")
-	sqlRank        = query("rank")
 )
 
 // Result is what a run did, or in a dry run would do.
@@ -184,11 +184,11 @@ func (g Generator) write(ctx context.Context, tx *sqlx.Tx, opts Options, typ upt
 		Scan(&res.EntriesUpdated, &res.EntriesCreated); err != nil {
 		return res, fmt.Errorf("refresh leaderboard totals: %w", err)
 	}
-	ranked, err := tx.ExecContext(ctx, sqlRank)
+	ranked, err := ranking.Rank(ctx, tx)
 	if err != nil {
 		return res, fmt.Errorf("re-rank leaderboards: %w", err)
 	}
-	res.RanksChanged, _ = ranked.RowsAffected()
+	res.RanksChanged = ranked
 	g.Log.InfoContext(ctx, "leaderboards refreshed",
 		"entries_updated", res.EntriesUpdated, "entries_created", res.EntriesCreated, "ranks_changed", res.RanksChanged)
 	return res, nil
