@@ -1,7 +1,8 @@
 package contract
 
-// The job's CloudWatch metrics. The job writes them as one Embedded Metric Format record per run
-// on stdout; CloudWatch Logs turns the record into metrics, so the job needs no AWS API call.
+// Namespace holds the job's CloudWatch metrics. The job writes them as one Embedded Metric Format
+// record per run on stdout; CloudWatch Logs turns the record into metrics, so the job needs no AWS
+// API call.
 const Namespace = "TallyUptime"
 
 // Dimensions. Every metric is published by Environment; DurationSeconds also by Environment and
