@@ -1,22 +1,22 @@
 package main
 
 import (
-	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // Defaults for the fields of Environment that are left zero.
 const (
-	DefaultSchedule      = "cron(0 2 * * ? *)" // every day at 02:00
-	DefaultTimeZone      = "UTC"
-	DefaultCPU           = 256 // 0.25 vCPU: the job is one set-based SQL statement per user batch, CPU-light
-	DefaultMemoryMiB     = 512 // the smallest Fargate size for 0.25 vCPU
-	DefaultDatabasePort  = 5432
-	DefaultLogRetention  = awslogs.RetentionDays_ONE_MONTH
-	defaultParameterPath = "/tally/%s/database-url"
+	DefaultSchedule     = "cron(0 2 * * ? *)" // every day at 02:00
+	DefaultTimeZone     = "UTC"
+	DefaultCPU          = 256 // 0.25 vCPU: the job is one set-based SQL statement per user batch, CPU-light
+	DefaultMemoryMiB    = 512 // the smallest Fargate size for 0.25 vCPU
+	DefaultDatabasePort = 5432
+	DefaultLogRetention = awslogs.RetentionDays_ONE_MONTH
 )
 
 // Environment is one deployment of the job: one stack, one schedule, one database.
@@ -102,9 +102,10 @@ type Network struct {
 	DatabasePort int
 }
 
-// JobDefaults are the job's flags for every scheduled run (README, "The job").
-// A typed struct rather than a free map because the job refuses unknown
-// UPTIME_* variables: a typo here must fail at synth, not at 02:00.
+// JobDefaults are the job's flags for every scheduled run (README, "The job"),
+// passed as the variables contract.Variable names. A typed struct rather than a
+// free map because the job refuses unknown UPTIME_* variables: a typo here must
+// fail at compile time, not at 02:00.
 type JobDefaults struct {
 	Points  int           // --points; 0 leaves the job's default (1)
 	Force   bool          // --force
@@ -117,38 +118,22 @@ type JobDefaults struct {
 func (j JobDefaults) Variables() map[string]string {
 	v := map[string]string{}
 	if j.Points != 0 {
-		v["UPTIME_POINTS"] = strconv.Itoa(j.Points)
+		v[contract.Variable(contract.FlagPoints)] = strconv.Itoa(j.Points)
 	}
 	if j.Force {
-		v["UPTIME_FORCE"] = "true"
+		v[contract.Variable(contract.FlagForce)] = "true"
 	}
 	if j.Verbose {
-		v["UPTIME_VERBOSE"] = "true"
+		v[contract.Variable(contract.FlagVerbose)] = "true"
 	}
 	if j.Timeout != 0 {
-		v["UPTIME_TIMEOUT"] = j.Timeout.String()
+		v[contract.Variable(contract.FlagTimeout)] = j.Timeout.String()
 	}
 	if j.DBWait != 0 {
-		v["UPTIME_DB_WAIT"] = j.DBWait.String()
+		v[contract.Variable(contract.FlagDBWait)] = j.DBWait.String()
 	}
 	return v
 }
-
-// StackName is the CloudFormation stack of this environment.
-func (e Environment) StackName() string { return "TallyUptime-" + e.Name }
-
-// Family is the task definition family, also matched by the failure rules.
-func (e Environment) Family() string { return "tally-uptime-" + e.Name }
-
-// TaskRoleName and ExecutionRoleName are the task's two IAM roles; fixed so
-// that the GitHub deploy role may pass exactly them (github.go).
-func (e Environment) TaskRoleName() string { return e.Family() + "-task" }
-
-// ExecutionRoleName: see TaskRoleName.
-func (e Environment) ExecutionRoleName() string { return e.Family() + "-execution" }
-
-// logGroupName is fixed so the runbook can name it; the stack output repeats it.
-func (e Environment) logGroupName() string { return "/tally/uptime/" + e.Name }
 
 // NewVPC reports whether the stack creates its own public-subnet VPC.
 func (e Environment) NewVPC() bool { return e.Network.VpcID == "" }
@@ -162,7 +147,7 @@ func (e Environment) WithDefaults() Environment {
 		e.TimeZone = DefaultTimeZone
 	}
 	if e.DatabaseURLParameter == "" {
-		e.DatabaseURLParameter = fmt.Sprintf(defaultParameterPath, e.Name)
+		e.DatabaseURLParameter = e.DefaultDatabaseURLParameter()
 	}
 	if e.LogRetention == "" {
 		e.LogRetention = DefaultLogRetention

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // SummaryQuery is the Logs Insights query of the dashboard's last-runs table:
@@ -44,104 +46,105 @@ type JobDashboard struct {
 // NewJobDashboard builds the dashboard from the alarms' metrics and the task's log group.
 func NewJobDashboard(scope constructs.Construct, id string, env Environment, task *JobTask, alarms *JobAlarms) *JobDashboard {
 	c := constructs.NewConstruct(scope, jsii.String(id))
-	d := &JobDashboard{Construct: c, Name: env.Family()}
-
-	day := awscdk.Duration_Days(jsii.Number(1))
-	// Runs are hours apart (a night's run, the odd backfill), so an hourly
-	// period gives one point per run and two weeks fit in 336 points.
-	hour := awscdk.Duration_Hours(jsii.Number(1))
-
-	runs := awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
-		Title: jsii.String("Runs per day (UTC): succeeded and failed"),
-		Left: &[]awscloudwatch.IMetric{
-			withLabel(alarms.Metric("RunSucceeded", "Sum", day), "succeeded (dry runs count 0)", "#2ca02c"),
-			withLabel(alarms.Metric("RunFailed", "Sum", day), "failed", "#d62728"),
-		},
-		LeftYAxis: &awscloudwatch.YAxisProps{Min: jsii.Number(0), ShowUnits: jsii.Bool(false)},
-		Width:     jsii.Number(8),
-		Height:    jsii.Number(6),
-	})
-	duration := awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
-		Title: jsii.String("Duration per run (seconds): the alarm watches scheduled runs"),
-		Left: &[]awscloudwatch.IMetric{
-			withLabel(alarms.ScheduledMetric("DurationSeconds", "Maximum", hour), "scheduled runs", ""),
-			withLabel(alarms.Metric("DurationSeconds", "Maximum", hour), "every run (backfills too)", "#7f7f7f"),
-		},
-		LeftAnnotations: &[]*awscloudwatch.HorizontalAnnotation{{
-			Value: jsii.Number(DurationThresholdSeconds),
-			Label: jsii.String(fmt.Sprintf("%d s: the duration alarm", DurationThresholdSeconds)),
-			Color: jsii.String("#d62728"),
-		}},
-		LeftYAxis: &awscloudwatch.YAxisProps{Min: jsii.Number(0), ShowUnits: jsii.Bool(false)},
-		Width:     jsii.Number(8),
-		Height:    jsii.Number(6),
-	})
-	work := awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
-		Title: jsii.String("What each run did"),
-		Left: &[]awscloudwatch.IMetric{
-			withLabel(alarms.Metric("ContributionsCreated", "Sum", hour), "contributions created", ""),
-		},
-		Right: &[]awscloudwatch.IMetric{
-			withLabel(alarms.Metric("UsersProcessed", "Maximum", hour), "users processed", ""),
-		},
-		LeftYAxis:  &awscloudwatch.YAxisProps{Min: jsii.Number(0), ShowUnits: jsii.Bool(false)},
-		RightYAxis: &awscloudwatch.YAxisProps{Min: jsii.Number(0), ShowUnits: jsii.Bool(false)},
-		Width:      jsii.Number(8),
-		Height:     jsii.Number(6),
-	})
-
-	alarmRefs := []interfacesawscloudwatch.IAlarmRef{}
-	for _, a := range alarms.Alarms() {
-		alarmRefs = append(alarmRefs, a)
-	}
-	status := awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
-		Title:  jsii.String("Alarms (failed and failed-to-start tasks mail the topic directly; see docs/runbook.md)"),
-		Alarms: &alarmRefs,
-		Width:  jsii.Number(24),
-		Height: jsii.Number(3),
-	})
-
-	lastRuns := awscloudwatch.NewLogQueryWidget(&awscloudwatch.LogQueryWidgetProps{
-		Title:         jsii.String(fmt.Sprintf("Last runs: the job's run summary records in %s, newest first", env.logGroupName())),
-		LogGroupNames: &[]*string{task.LogGroup.LogGroupName()},
-		QueryLines:    jsii.Strings(SummaryQuery...),
-		View:          awscloudwatch.LogQueryVisualizationType_TABLE,
-		Width:         jsii.Number(24),
-		Height:        jsii.Number(8),
-	})
-
-	lastFailures := awscloudwatch.NewLogQueryWidget(&awscloudwatch.LogQueryWidgetProps{
-		Title:         jsii.String("Last failures: exit code and the job's error sentence, newest first"),
-		LogGroupNames: &[]*string{task.LogGroup.LogGroupName()},
-		QueryLines:    jsii.Strings(FailureQuery...),
-		View:          awscloudwatch.LogQueryVisualizationType_TABLE,
-		Width:         jsii.Number(24),
-		Height:        jsii.Number(6),
-	})
-
-	header := awscloudwatch.NewTextWidget(&awscloudwatch.TextWidgetProps{
-		Markdown: jsii.String(strings.Join([]string{
-			fmt.Sprintf("# tally-uptime %s", env.Name),
-			fmt.Sprintf("Schedule `%s` (%s)%s. Metrics: namespace `%s`, `%s=%s`. Logs: `%s`. "+
-				"Exit codes and what to do when an alarm fires: docs/runbook.md in the repository.",
-				env.Schedule, env.TimeZone, pausedNote(env), MetricNamespace, MetricDimension, env.Name, env.logGroupName()),
-		}, "\n\n")),
-		Width:  jsii.Number(24),
-		Height: jsii.Number(2),
-	})
-
+	d := &JobDashboard{Construct: c, Name: env.DashboardName()}
 	d.Dashboard = awscloudwatch.NewDashboard(c, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
 		DashboardName:   jsii.String(d.Name),
 		DefaultInterval: awscdk.Duration_Days(jsii.Number(14)),
 		Widgets: &[]*[]awscloudwatch.IWidget{
-			{header},
-			{runs, duration, work},
-			{status},
-			{lastFailures},
-			{lastRuns},
+			{headerWidget(env)},
+			{runsWidget(alarms), durationWidget(alarms), workWidget(alarms)},
+			{alarmStatusWidget(alarms)},
+			{logTableWidget("Last failures: exit code and the job's error sentence, newest first", task, FailureQuery, 6)},
+			{logTableWidget(fmt.Sprintf("Last runs: the job's run summary records in %s, newest first", env.LogGroupName()),
+				task, SummaryQuery, 8)},
 		},
 	})
 	return d
+}
+
+// hourly is the period of the per-run graphs: runs are hours apart (a night's run, the odd
+// backfill), so an hour holds one run and two weeks fit in 336 points.
+func hourly() awscdk.Duration { return awscdk.Duration_Hours(jsii.Number(1)) }
+
+func headerWidget(env Environment) awscloudwatch.IWidget {
+	return awscloudwatch.NewTextWidget(&awscloudwatch.TextWidgetProps{
+		Markdown: jsii.String(strings.Join([]string{
+			fmt.Sprintf("# tally-uptime %s", env.Name),
+			fmt.Sprintf("Schedule `%s` (%s)%s. Metrics: namespace `%s`, `%s=%s`. Logs: `%s`. "+
+				"Exit codes and what to do when an alarm fires: docs/runbook.md in the repository.",
+				env.Schedule, env.TimeZone, pausedNote(env), contract.Namespace, contract.DimensionEnvironment, env.Name, env.LogGroupName()),
+		}, "\n\n")),
+		Width:  jsii.Number(24),
+		Height: jsii.Number(2),
+	})
+}
+
+func runsWidget(alarms *JobAlarms) awscloudwatch.IWidget {
+	day := awscdk.Duration_Days(jsii.Number(1))
+	return awscloudwatch.NewGraphWidget(graph("Runs per day (UTC): succeeded and failed", []awscloudwatch.IMetric{
+		withLabel(alarms.Metric(contract.RunSucceeded, "Sum", day), "succeeded (dry runs count 0)", "#2ca02c"),
+		withLabel(alarms.Metric(contract.RunFailed, "Sum", day), "failed", "#d62728"),
+	}, nil))
+}
+
+func durationWidget(alarms *JobAlarms) awscloudwatch.IWidget {
+	props := graph("Duration per run (seconds): the alarm watches scheduled runs", []awscloudwatch.IMetric{
+		withLabel(alarms.ScheduledMetric(contract.DurationSeconds, "Maximum", hourly()), "scheduled runs", ""),
+		withLabel(alarms.Metric(contract.DurationSeconds, "Maximum", hourly()), "every run (backfills too)", "#7f7f7f"),
+	}, nil)
+	props.LeftAnnotations = &[]*awscloudwatch.HorizontalAnnotation{{
+		Value: jsii.Number(DurationThresholdSeconds),
+		Label: jsii.String(fmt.Sprintf("%d s: the duration alarm", DurationThresholdSeconds)),
+		Color: jsii.String("#d62728"),
+	}}
+	return awscloudwatch.NewGraphWidget(props)
+}
+
+func workWidget(alarms *JobAlarms) awscloudwatch.IWidget {
+	return awscloudwatch.NewGraphWidget(graph("What each run did",
+		[]awscloudwatch.IMetric{withLabel(alarms.Metric(contract.ContributionsCreated, "Sum", hourly()), "contributions created", "")},
+		[]awscloudwatch.IMetric{withLabel(alarms.Metric(contract.UsersProcessed, "Maximum", hourly()), "users processed", "")}))
+}
+
+// graph is a third of the dashboard's width; its axes start at zero, because a count or a
+// duration drawn from its minimum makes a small change look like a collapse.
+func graph(title string, left, right []awscloudwatch.IMetric) *awscloudwatch.GraphWidgetProps {
+	props := &awscloudwatch.GraphWidgetProps{
+		Title:     jsii.String(title),
+		Left:      &left,
+		LeftYAxis: &awscloudwatch.YAxisProps{Min: jsii.Number(0), ShowUnits: jsii.Bool(false)},
+		Width:     jsii.Number(8),
+		Height:    jsii.Number(6),
+	}
+	if right != nil {
+		props.Right = &right
+		props.RightYAxis = &awscloudwatch.YAxisProps{Min: jsii.Number(0), ShowUnits: jsii.Bool(false)}
+	}
+	return props
+}
+
+func alarmStatusWidget(alarms *JobAlarms) awscloudwatch.IWidget {
+	refs := []interfacesawscloudwatch.IAlarmRef{}
+	for _, a := range alarms.Alarms() {
+		refs = append(refs, a)
+	}
+	return awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
+		Title:  jsii.String("Alarms (failed and failed-to-start tasks mail the topic directly; see docs/runbook.md)"),
+		Alarms: &refs,
+		Width:  jsii.Number(24),
+		Height: jsii.Number(3),
+	})
+}
+
+func logTableWidget(title string, task *JobTask, query []string, height float64) awscloudwatch.IWidget {
+	return awscloudwatch.NewLogQueryWidget(&awscloudwatch.LogQueryWidgetProps{
+		Title:         jsii.String(title),
+		LogGroupNames: &[]*string{task.LogGroup.LogGroupName()},
+		QueryLines:    jsii.Strings(query...),
+		View:          awscloudwatch.LogQueryVisualizationType_TABLE,
+		Width:         jsii.Number(24),
+		Height:        jsii.Number(height),
+	})
 }
 
 // URL is the dashboard in the CloudWatch console of the stack's region.

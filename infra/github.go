@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
 // GitHub's OIDC issuer and the audience aws-actions/configure-aws-credentials asks for.
@@ -25,10 +24,6 @@ const (
 	DefaultGitHubBranch       = "main"
 	DefaultBootstrapQualifier = "hnb659fds" // CDK's default; `cdk bootstrap --qualifier` changes it
 )
-
-// GitHubRoleName is the role of the GitHub environment of the same name: its
-// deploy and its backfills, nothing of any other environment.
-func (e Environment) GitHubRoleName() string { return "tally-uptime-github-" + e.Name }
 
 // GitHubTrust is what one account trusts GitHub Actions with: one
 // repository, and a role per environment hosted in the account.
@@ -221,14 +216,11 @@ func (g *GitHubStack) newRole(id, name string, subjects []string, description st
 		}
 	}
 	if len(applies) > 0 {
-		cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
-			Id: jsii.String("AwsSolutions-IAM5"),
-			Reason: jsii.String("Every action is named and every resource is this environment's own: the task ids, the task " +
+		exempt(role, nagException{rule: "AwsSolutions-IAM5", withChildren: true, appliesTo: applies,
+			reason: "Every action is named and every resource is this environment's own: the task ids, the task " +
 				"definition revisions, the log streams and the stack id are only known at run time, so those ARNs end in a " +
 				"wildcard under a fixed family, cluster, log group or stack name; RunTask, DescribeTasks and StopTask are " +
-				"further held to the environment's cluster by an ecs:cluster condition."),
-			AppliesTo: &applies,
-		}}, jsii.Bool(true))
+				"further held to the environment's cluster by an ecs:cluster condition."})
 	}
 	return role
 }

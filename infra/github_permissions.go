@@ -48,15 +48,15 @@ func environmentPermissions(stack awscdk.Stack, qualifier string, e Environment)
 	for _, kind := range []string{"deploy", "file-publishing", "image-publishing", "lookup"} {
 		bootstrap = append(bootstrap, at.bootstrapRole(qualifier, kind))
 	}
-	cluster, _ := at.of("ecs", true, "cluster/"+e.Family())
+	cluster, _ := at.of("ecs", true, "cluster/"+e.ClusterName())
 	onCluster := &map[string]interface{}{"ArnEquals": map[string]interface{}{"ecs:cluster": cluster}}
 	taskDef, nagTaskDef := at.of("ecs", true, "task-definition/"+e.Family()+":*")
-	tasks, nagTasks := at.of("ecs", true, "task/"+e.Family()+"/*")
+	tasks, nagTasks := at.of("ecs", true, "task/"+e.ClusterName()+"/*")
 	taskRole, _ := at.of("iam", false, "role/"+e.TaskRoleName())
 	execRole, _ := at.of("iam", false, "role/"+e.ExecutionRoleName())
 	stackArn, nagStack := at.of("cloudformation", true, "stack/"+e.StackName()+"/*")
-	group, _ := at.of("logs", true, "log-group:"+e.logGroupName())
-	streams, nagStreams := at.of("logs", true, "log-group:"+e.logGroupName()+":*")
+	group, _ := at.of("logs", true, "log-group:"+e.LogGroupName())
+	streams, nagStreams := at.of("logs", true, "log-group:"+e.LogGroupName()+":*")
 
 	return []permission{
 		// CDK deploys by assuming the bootstrap roles; this role never

@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // Runbook sections the mails point to. docs/runbook.md has each as a "### " heading
@@ -18,18 +20,6 @@ const (
 	RunbookFile        = "docs/runbook.md"
 	mailLookBackSecond = 7 * 24 * 3600 // the logs link's window: a mail read a week late still finds the run
 )
-
-// ExitCodeMeanings is what each exit code of a stopped task means, as the
-// failure mail lists them: an input template cannot branch on a value, so the
-// mail names the code and lists them all.
-var ExitCodeMeanings = [][2]string{
-	{"1", "runtime failure: database unreachable, a query failed, the deadline passed, or SIGTERM; rolled back"},
-	{"2", "configuration: a bad flag, variable or DATABASE_URL; retrying will not help"},
-	{"3", "the data does not allow the run (no multiplier, unknown user, schema); nothing written"},
-	{"4", "another run held the lock; nothing written"},
-	{"137", "killed (SIGKILL): usually out of memory, or stopped and the rollback outlived the 120 s stop timeout"},
-	{"143", "SIGTERM before the job could handle it (stopped, or a Spot interruption)"},
-}
 
 // mailTemplate is an EventBridge input transformer whose template is plain
 // text. The EventBridge API reference (InputTransformer) shows the form:
@@ -62,9 +52,13 @@ func (m mailTemplate) applyTo(rule awsevents.Rule) {
 
 // taskFailedMail is the mail of a task whose container exited non-zero.
 func taskFailedMail(stack awscdk.Stack, env Environment) mailTemplate {
+	// An input template cannot branch on a value, so the mail names the code and lists every
+	// failing one with its meaning.
 	meanings := []string{}
-	for _, m := range ExitCodeMeanings {
-		meanings = append(meanings, fmt.Sprintf("  %s = %s", m[0], m[1]))
+	for _, e := range contract.Exits {
+		if e.Code != contract.ExitOK {
+			meanings = append(meanings, fmt.Sprintf("  %d = %s", e.Code, e.Meaning))
+		}
 	}
 	lines := []string{
 		fmt.Sprintf("tally-uptime %s: the job failed with exit code <exitCode>.", env.Name),
@@ -120,7 +114,7 @@ func notStartedMail(stack awscdk.Stack, env Environment) mailTemplate {
 // streamLine says where the run's log is for someone without the link.
 func streamLine(env Environment) string {
 	return fmt.Sprintf("(log group %s, stream %s/%s/ followed by the last part of the task ARN)",
-		env.logGroupName(), LogStreamPrefix, ContainerName)
+		env.LogGroupName(), LogStreamPrefix, contract.ContainerName)
 }
 
 // runLogURL is a CloudWatch Logs Insights console link that shows the records
@@ -133,14 +127,14 @@ func runLogURL(stack awscdk.Stack, env Environment, arnVariable string) string {
 	const marker = "TASKARN"
 	query := strings.Join([]string{
 		"fields @timestamp, level, msg, exit_code, error, version",
-		fmt.Sprintf(`| filter strcontains("%s", replace(@logStream, "%s/%s/", ""))`, marker, LogStreamPrefix, ContainerName),
+		fmt.Sprintf(`| filter strcontains("%s", replace(@logStream, "%s/%s/", ""))`, marker, LogStreamPrefix, contract.ContainerName),
 		"| sort @timestamp asc",
 	}, "\n")
 	editor := strings.Replace(consoleEscape(query), marker, arnVariable, 1)
 	region := *stack.Region()
 	return fmt.Sprintf("https://%s.console.aws.amazon.com/cloudwatch/home?region=%s#logsV2:logs-insights"+
 		"$3FqueryDetail$3D~(end~0~start~-%d~timeType~'RELATIVE~unit~'seconds~editorString~'%s~source~(~'%s))",
-		region, region, mailLookBackSecond, editor, consoleEscape(env.logGroupName()))
+		region, region, mailLookBackSecond, editor, consoleEscape(env.LogGroupName()))
 }
 
 // consoleEscape is the CloudWatch console's escaping inside a queryDetail:

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 var pathStep = regexp.MustCompile(`^([A-Za-z0-9_-]+)(?:\[(\d+)\])?$`)
@@ -152,7 +154,7 @@ func TestFailureMailRendersPlainLines(t *testing.T) {
 	}
 	q := insightsQuery(t, link)
 	// The query keeps the stream <prefix>/<container>/<task id> of this task only.
-	stream := LogStreamPrefix + "/" + ContainerName + "/" + sampleTaskID
+	stream := LogStreamPrefix + "/" + contract.ContainerName + "/" + sampleTaskID
 	if !strings.Contains(q, `strcontains("`+taskArn+`", replace(@logStream, "uptime/uptime-job/", ""))`) ||
 		!strings.Contains(taskArn, strings.TrimPrefix(stream, "uptime/uptime-job/")) {
 		t.Errorf("the query does not select the task's stream %s:\n%s", stream, q)
@@ -192,9 +194,10 @@ func TestRunbookHasTheMailedSections(t *testing.T) {
 			t.Errorf("%s has no section %q, which the mails name", RunbookFile, section)
 		}
 	}
-	for _, m := range ExitCodeMeanings {
-		if !strings.Contains(string(b), "| "+m[0]+" |") && !strings.Contains(string(b), " "+m[0]+" (") {
-			t.Errorf("%s does not explain exit code %s, which the mail lists", RunbookFile, m[0])
+	for _, e := range contract.Exits {
+		code := strconv.Itoa(e.Code)
+		if e.Code != contract.ExitOK && !strings.Contains(string(b), "| "+code+" |") && !strings.Contains(string(b), " "+code+" (") {
+			t.Errorf("%s does not explain exit code %s, which the mail lists", RunbookFile, code)
 		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // CapacityProvider is the Fargate capacity provider runs use: FARGATE_SPOT or FARGATE.
@@ -44,22 +46,37 @@ type NightlySchedule struct {
 func NewNightlySchedule(scope constructs.Construct, id string, env Environment, task *JobTask, network *JobNetwork) *NightlySchedule {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	s := &NightlySchedule{Construct: c}
-	stack := awscdk.Stack_Of(c)
+	s.DeadLetterQueue = newDeadLetterQueue(c)
+	s.Role = newSchedulerRole(c, env, task, s.DeadLetterQueue)
+	s.Schedule = awsscheduler.NewSchedule(c, jsii.String("Schedule"), &awsscheduler.ScheduleProps{
+		ScheduleName: jsii.String(env.ScheduleName()),
+		Description:  jsii.String(fmt.Sprintf("Nightly Uptime contributions for %s", env.Name)),
+		Schedule: awsscheduler.ScheduleExpression_Expression(jsii.String(env.Schedule),
+			awscdk.TimeZone_Of(jsii.String(env.TimeZone))),
+		Target:  s.runTaskTarget(env, task, network),
+		Enabled: jsii.Bool(!env.SchedulePaused),
+	})
+	return s
+}
 
-	s.DeadLetterQueue = awssqs.NewQueue(c, jsii.String("DeadLetterQueue"), &awssqs.QueueProps{
+// newDeadLetterQueue keeps the schedule's invocations that failed every retry, with the reason.
+func newDeadLetterQueue(scope constructs.Construct) awssqs.Queue {
+	queue := awssqs.NewQueue(scope, jsii.String("DeadLetterQueue"), &awssqs.QueueProps{
 		// SQS-managed keys: encrypted at rest with no KMS key to pay for or grant.
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
-	cdknag.NagSuppressions_AddResourceSuppressions(s.DeadLetterQueue, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-SQS3"),
-		Reason: jsii.String("This queue is itself the dead-letter queue of the schedule; a DLQ of a DLQ has nothing to catch."),
-	}}, jsii.Bool(false))
+	exempt(queue, nagException{rule: "AwsSolutions-SQS3",
+		reason: "This queue is itself the dead-letter queue of the schedule; a DLQ of a DLQ has nothing to catch."})
+	return queue
+}
 
-	// Only schedules in this account's default group may assume the role
-	// (confused-deputy guard, as AWS recommends for Scheduler roles).
-	s.Role = awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
+// newSchedulerRole is the role the schedule runs the task with. Only schedules in this account's
+// default group may assume it (confused-deputy guard, as AWS recommends for Scheduler roles).
+func newSchedulerRole(scope constructs.Construct, env Environment, task *JobTask, deadLetters awssqs.Queue) awsiam.Role {
+	stack := awscdk.Stack_Of(scope)
+	role := awsiam.NewRole(scope, jsii.String("Role"), &awsiam.RoleProps{
 		Description: jsii.String(fmt.Sprintf("EventBridge Scheduler starts the tally-uptime %s task", env.Name)),
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), &awsiam.ServicePrincipalOpts{
 			Conditions: &map[string]interface{}{
@@ -79,41 +96,44 @@ func NewNightlySchedule(scope constructs.Construct, id string, env Environment, 
 	// that registers a new one before CloudFormation updates this policy,
 	// still runs. The family belongs to this stack alone, and the ecs:cluster
 	// condition keeps it to this cluster.
-	s.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("ecs:RunTask"),
 		Resources: jsii.Strings(familyArn(stack, env) + ":*"),
 		Conditions: &map[string]interface{}{
 			"ArnEquals": map[string]interface{}{"ecs:cluster": task.Cluster.ClusterArn()},
 		},
 	}))
-	s.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("iam:PassRole"),
 		Resources: &[]*string{task.TaskDefinition.TaskRole().RoleArn(), task.TaskDefinition.ExecutionRole().RoleArn()},
 		Conditions: &map[string]interface{}{
 			"StringEquals": map[string]interface{}{"iam:PassedToService": "ecs-tasks.amazonaws.com"},
 		},
 	}))
-	s.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("sqs:SendMessage"),
-		Resources: &[]*string{s.DeadLetterQueue.QueueArn()},
+		Resources: &[]*string{deadLetters.QueueArn()},
 	}))
-	cdknag.NagSuppressions_AddResourceSuppressions(s.Role, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("ecs:RunTask on every revision of this stack's own task family (so a rollback to an earlier " +
-			"revision still runs), further limited to this cluster by the ecs:cluster condition."),
+	exempt(role, nagException{rule: "AwsSolutions-IAM5", withChildren: true,
+		reason: "ecs:RunTask on every revision of this stack's own task family (so a rollback to an earlier " +
+			"revision still runs), further limited to this cluster by the ecs:cluster condition.",
 		// Region and account are tokens or literals depending on the environment.
-		AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{Regex: jsii.String(fmt.Sprintf(
-			`/^Resource::arn:<AWS::Partition>:ecs:.+:task-definition\/%s:\*$/`, env.Family()))}},
-	}}, jsii.Bool(true))
+		appliesTo: []interface{}{&cdknag.RegexAppliesTo{Regex: jsii.String(fmt.Sprintf(
+			`/^Resource::arn:<AWS::Partition>:ecs:.+:task-definition\/%s:\*$/`, env.Family()))}}})
+	return role
+}
 
+// runTaskTarget is the RunTask call the schedule makes: the task in the job's network, marked as
+// a scheduled run.
+func (s *NightlySchedule) runTaskTarget(env Environment, task *JobTask, network *JobNetwork) awsscheduler.IScheduleTarget {
 	var strategies *[]*awsecs.CapacityProviderStrategy
 	if env.Spot {
 		strategies = &[]*awsecs.CapacityProviderStrategy{{
-			CapacityProvider: jsii.String("FARGATE_SPOT"),
+			CapacityProvider: jsii.String(env.CapacityProvider()),
 			Weight:           jsii.Number(1),
 		}}
 	}
-	target := awsschedulertargets.NewEcsRunFargateTask(task.Cluster, &awsschedulertargets.FargateTaskProps{
+	return awsschedulertargets.NewEcsRunFargateTask(task.Cluster, &awsschedulertargets.FargateTaskProps{
 		TaskDefinition: task.TaskDefinition,
 		// The grants the target would add name the one revision deployed;
 		// the role above already holds the family-wide, cluster-bound grant.
@@ -132,21 +152,12 @@ func NewNightlySchedule(scope constructs.Construct, id string, env Environment, 
 		// so the duration alarm ignores backfills and runs by hand.
 		Input: awsscheduler.ScheduleTargetInput_FromObject(map[string]interface{}{
 			"containerOverrides": []interface{}{map[string]interface{}{
-				"name":        ContainerName,
-				"environment": []interface{}{map[string]interface{}{"name": RunKindVariable, "value": RunKindScheduled}},
+				"name": contract.ContainerName,
+				"environment": []interface{}{map[string]interface{}{
+					"name": contract.Variable(contract.FlagRunKind), "value": contract.RunScheduled}},
 			}},
 		}),
 	})
-
-	s.Schedule = awsscheduler.NewSchedule(c, jsii.String("Schedule"), &awsscheduler.ScheduleProps{
-		ScheduleName: jsii.String(env.Family()),
-		Description:  jsii.String(fmt.Sprintf("Nightly Uptime contributions for %s", env.Name)),
-		Schedule: awsscheduler.ScheduleExpression_Expression(jsii.String(env.Schedule),
-			awscdk.TimeZone_Of(jsii.String(env.TimeZone))),
-		Target:  target,
-		Enabled: jsii.Bool(!env.SchedulePaused),
-	})
-	return s
 }
 
 // familyArn is the task definition family's ARN without a revision.

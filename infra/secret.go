@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // useDatabaseURL hands the container DATABASE_URL from the SSM SecureString
@@ -21,7 +23,7 @@ import (
 // the parameter's grantRead, which adds ssm:GetParameter,
 // ssm:GetParameterHistory and ssm:DescribeParameters; ECS needs only
 // ssm:GetParameters, so the secret and the statement are written here.
-func useDatabaseURL(scope constructs.Construct, env Environment, td awsecs.FargateTaskDefinition, executionRole awsiam.Role) {
+func useDatabaseURL(scope constructs.Construct, env Environment, td awsecs.FargateTaskDefinition, executionRole awsiam.IRole) {
 	stack := awscdk.Stack_Of(scope)
 	parameterArn := stack.FormatArn(&awscdk.ArnComponents{
 		Service:      jsii.String("ssm"),
@@ -29,7 +31,7 @@ func useDatabaseURL(scope constructs.Construct, env Environment, td awsecs.Farga
 		ResourceName: jsii.String(strings.TrimPrefix(env.DatabaseURLParameter, "/")),
 	})
 	td.Node().DefaultChild().(awsecs.CfnTaskDefinition).AddPropertyOverride(jsii.String("ContainerDefinitions.0.Secrets"),
-		[]map[string]interface{}{{"Name": "DATABASE_URL", "ValueFrom": parameterArn}})
+		[]map[string]interface{}{{"Name": contract.DatabaseURLVariable, "ValueFrom": parameterArn}})
 
 	executionRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("ReadDatabaseURL"),

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // UptimeStack is one environment of the nightly job: network, task, schedule
@@ -106,18 +108,18 @@ func (s *UptimeStack) addOutputs() {
 		`--overrides '{"containerOverrides":[{"name":"%s","command":[%s]}]}'`,
 		*s.Region(), *s.Task.Cluster.ClusterName(), env.Family(), capacity,
 		*subnetIDs, *s.Network.SecurityGroup.SecurityGroupId(), assignPublicIP,
-		ContainerName, strings.Join(quoted, ","))
+		contract.ContainerName, strings.Join(quoted, ","))
 
 	outputs := []struct{ name, value, description string }{
 		{"ClusterName", *s.Task.Cluster.ClusterName(), "ECS cluster the job runs in"},
 		{"TaskDefinitionArn", *s.Task.TaskDefinition.TaskDefinitionArn(), "Task definition revision this deploy registered"},
 		{"TaskFamily", env.Family(), "Task definition family (run-task takes its latest ACTIVE revision)"},
-		{"ContainerName", ContainerName, "Container to name in --overrides"},
+		{"ContainerName", contract.ContainerName, "Container to name in --overrides"},
 		{"SubnetIds", *subnetIDs, "Subnets for run-task, comma-separated"},
 		{"SecurityGroupId", *s.Network.SecurityGroup.SecurityGroupId(), "Security group of the task"},
 		{"AssignPublicIp", assignPublicIP, "assignPublicIp for run-task"},
 		{"LogGroupName", *s.Task.LogGroup.LogGroupName(), "Log group of the job"},
-		{"LogStreamPrefix", LogStreamPrefix, "Streams are <prefix>/" + ContainerName + "/<task id>"},
+		{"LogStreamPrefix", LogStreamPrefix, "Streams are <prefix>/" + contract.ContainerName + "/<task id>"},
 		{"AlarmTopicArn", *s.Alarms.Topic.TopicArn(), "SNS topic of every alarm"},
 		{"Image", *s.Task.Container.ImageName(), "Image the task definition runs; for a built image, its tag is the asset hash"},
 		{"ImageRevision", imageRevision(env), "Commit the image was built from (its OCI label org.opencontainers.image.revision)"},

@@ -16,13 +16,13 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
-// Names other tools rely on: scripts/backfill.sh overrides the command of the
-// container by name, and the runbook finds logs at uptime/uptime-job/<task id>.
 const (
-	ContainerName   = "uptime-job"
+	// LogStreamPrefix starts the job's log streams: <prefix>/<container>/<task id>, where the
+	// runbook, the failure mail and scripts/backfill.sh look for a run's log.
 	LogStreamPrefix = "uptime"
 	// nonRootUser is distroless's "nonroot"; numeric so ECS can tell it is not root.
 	nonRootUser = "65532:65532"
@@ -36,17 +36,36 @@ type JobTask struct {
 	Container      awsecs.ContainerDefinition
 	LogGroup       awslogs.LogGroup
 	Architecture   awsecs.CpuArchitecture
-	// Variables is the container's plain environment: UPTIME_ENVIRONMENT and the job's defaults.
+	// Variables is the container's plain environment: the environment's name and the job's defaults.
 	Variables map[string]string
 }
 
 // NewJobTask defines the one-container Fargate task of the nightly job.
 func NewJobTask(scope constructs.Construct, id string, env Environment, network *JobNetwork) *JobTask {
 	c := constructs.NewConstruct(scope, jsii.String(id))
-	t := &JobTask{Construct: c}
+	// Fargate Spot runs ARM64 tasks too (platform version 1.4.0 and later, which LATEST is), so
+	// the Spot switch changes only the capacity provider, never the image.
+	t := &JobTask{Construct: c, Architecture: awsecs.CpuArchitecture_ARM64()}
+	t.Cluster = newCluster(c, env, network)
+	t.TaskDefinition = t.newTaskDefinition(env)
+	t.LogGroup = newLogGroup(c, env)
+	t.Variables = map[string]string{contract.EnvironmentVariable: env.Name}
+	maps.Copy(t.Variables, env.Job.Variables())
+	t.Container = t.addContainer(env)
+	useDatabaseURL(c, env, t.TaskDefinition, t.TaskDefinition.ExecutionRole())
+	exempt(t.TaskDefinition, nagException{rule: "AwsSolutions-ECS2", reason: "The plain environment holds only " +
+		"non-secret settings: " + contract.EnvironmentVariable + " (the metrics' dimension) and the job's default flags. " +
+		contract.DatabaseURLVariable + ", the only secret, comes from SSM through the container's secrets."})
+	exempt(t.TaskDefinition.ExecutionRole(), nagException{rule: "AwsSolutions-IAM5", withChildren: true,
+		reason: "ecr:GetAuthorizationToken has no resource-level permissions (AWS requires Resource \"*\"); " +
+			"the image pull actions themselves are limited to the one repository holding the image.",
+		appliesTo: []interface{}{"Resource::*"}})
+	return t
+}
 
-	t.Cluster = awsecs.NewCluster(c, jsii.String("Cluster"), &awsecs.ClusterProps{
-		ClusterName: jsii.String(env.Family()),
+func newCluster(scope constructs.Construct, env Environment, network *JobNetwork) awsecs.Cluster {
+	cluster := awsecs.NewCluster(scope, jsii.String("Cluster"), &awsecs.ClusterProps{
+		ClusterName: jsii.String(env.ClusterName()),
 		Vpc:         network.Vpc,
 		// Both Fargate providers are associated so the Spot switch is a
 		// change of the run's capacity provider strategy only.
@@ -56,32 +75,28 @@ func NewJobTask(scope constructs.Construct, id string, env Environment, network 
 		// per-cluster custom metrics that cost more than the rest of the stack.
 		ContainerInsightsV2: awsecs.ContainerInsights_DISABLED,
 	})
-	cdknag.NagSuppressions_AddResourceSuppressions(t.Cluster, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-ECS4"),
-		Reason: jsii.String("Container Insights is off on purpose: one short task a night is watched through the job's own " +
-			"EMF metrics and alarms; Container Insights' metrics would cost more than the whole stack (docs/architecture.md)."),
-	}}, jsii.Bool(false))
+	exempt(cluster, nagException{rule: "AwsSolutions-ECS4", reason: "Container Insights is off on purpose: one short " +
+		"task a night is watched through the job's own EMF metrics and alarms; Container Insights' metrics would cost " +
+		"more than the whole stack (docs/architecture.md)."})
+	return cluster
+}
 
-	// Fargate Spot runs ARM64 tasks too (platform version 1.4.0 and later, which LATEST is), so
-	// the Spot switch changes only the capacity provider, never the image.
-	t.Architecture = awsecs.CpuArchitecture_ARM64()
-	platform := awsecrassets.Platform_LINUX_ARM64()
-
-	// Both roles have fixed names so that the GitHub deploy role (github.go)
-	// can pass exactly these two to ECS without a reference into this stack.
+// newTaskDefinition is the task with its two roles. Both roles have fixed names so that the
+// GitHub deploy role (github.go) can pass exactly these two to ECS without a reference into
+// this stack.
+func (t *JobTask) newTaskDefinition(env Environment) awsecs.FargateTaskDefinition {
 	ecsTasks := awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil)
-	taskRole := awsiam.NewRole(c, jsii.String("TaskRole"), &awsiam.RoleProps{
+	taskRole := awsiam.NewRole(t.Construct, jsii.String("TaskRole"), &awsiam.RoleProps{
 		RoleName:    jsii.String(env.TaskRoleName()),
 		AssumedBy:   ecsTasks,
 		Description: jsii.String(fmt.Sprintf("tally-uptime %s: the job's task role; grants nothing (the job calls no AWS API)", env.Name)),
 	})
-	executionRole := awsiam.NewRole(c, jsii.String("ExecutionRole"), &awsiam.RoleProps{
+	executionRole := awsiam.NewRole(t.Construct, jsii.String("ExecutionRole"), &awsiam.RoleProps{
 		RoleName:    jsii.String(env.ExecutionRoleName()),
 		AssumedBy:   ecsTasks,
 		Description: jsii.String(fmt.Sprintf("tally-uptime %s: ECS pulls the image, reads the database URL, writes the log group", env.Name)),
 	})
-
-	t.TaskDefinition = awsecs.NewFargateTaskDefinition(c, jsii.String("TaskDefinition"), &awsecs.FargateTaskDefinitionProps{
+	return awsecs.NewFargateTaskDefinition(t.Construct, jsii.String("TaskDefinition"), &awsecs.FargateTaskDefinitionProps{
 		Family:         jsii.String(env.Family()),
 		TaskRole:       taskRole,
 		ExecutionRole:  executionRole,
@@ -92,26 +107,28 @@ func NewJobTask(scope constructs.Construct, id string, env Environment, network 
 			OperatingSystemFamily: awsecs.OperatingSystemFamily_LINUX(),
 		},
 	})
+}
 
-	t.LogGroup = awslogs.NewLogGroup(c, jsii.String("LogGroup"), &awslogs.LogGroupProps{
-		LogGroupName: jsii.String(env.logGroupName()),
+func newLogGroup(scope constructs.Construct, env Environment) awslogs.LogGroup {
+	return awslogs.NewLogGroup(scope, jsii.String("LogGroup"), &awslogs.LogGroupProps{
+		LogGroupName: jsii.String(env.LogGroupName()),
 		Retention:    env.LogRetention,
 		// The run history outlives the stack; delete by hand if it must go.
 		// Not plain RETAIN: the name is fixed, so a log group kept after a
 		// failed first create would make every retry fail with "already exists".
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
+}
 
-	t.Variables = map[string]string{"UPTIME_ENVIRONMENT": env.Name}
-	maps.Copy(t.Variables, env.Job.Variables())
+// addContainer is the job's only container: read-only, not root, logging to the log group.
+func (t *JobTask) addContainer(env Environment) awsecs.ContainerDefinition {
 	environment := map[string]*string{}
 	for k, v := range t.Variables {
 		environment[k] = jsii.String(v)
 	}
-
-	t.Container = t.TaskDefinition.AddContainer(jsii.String(ContainerName), &awsecs.ContainerDefinitionOptions{
-		ContainerName: jsii.String(ContainerName),
-		Image:         jobImage(c, env, platform),
+	return t.TaskDefinition.AddContainer(jsii.String(contract.ContainerName), &awsecs.ContainerDefinitionOptions{
+		ContainerName: jsii.String(contract.ContainerName),
+		Image:         jobImage(t.Construct, env, awsecrassets.Platform_LINUX_ARM64()),
 		Essential:     jsii.Bool(true),
 		// The task's whole memory as the container's hard limit: the only
 		// container may use it all, and the limit is explicit (CT.ECS.PR.7).
@@ -131,21 +148,6 @@ func NewJobTask(scope constructs.Construct, id string, env Environment, network 
 			Mode: awsecs.AwsLogDriverMode_BLOCKING,
 		}),
 	})
-
-	useDatabaseURL(c, env, t.TaskDefinition, executionRole)
-
-	cdknag.NagSuppressions_AddResourceSuppressions(t.TaskDefinition, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-ECS2"),
-		Reason: jsii.String("The plain environment holds only non-secret settings: UPTIME_ENVIRONMENT (the metrics' dimension) " +
-			"and the job's default flags. DATABASE_URL, the only secret, comes from SSM through the container's secrets."),
-	}}, jsii.Bool(false))
-	cdknag.NagSuppressions_AddResourceSuppressions(t.TaskDefinition.ExecutionRole(), &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("ecr:GetAuthorizationToken has no resource-level permissions (AWS requires Resource \"*\"); " +
-			"the image pull actions themselves are limited to the one repository holding the image."),
-		AppliesTo: &[]interface{}{"Resource::*"},
-	}}, jsii.Bool(true))
-	return t
 }
 
 // ecrImagePattern splits a private ECR image URI into what an imported repository needs.

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 const (
@@ -36,7 +38,7 @@ func (e taskEvent) json(t *testing.T) any {
 	container := map[string]any{
 		"containerArn": arn("container/" + e.cluster + "/" + sampleTaskID + "/5f8a3b9e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"),
 		"lastStatus":   e.lastStatus,
-		"name":         ContainerName,
+		"name":         contract.ContainerName,
 		"image":        sampleAccount + ".dkr.ecr." + sampleRegion + ".amazonaws.com/tally-uptime:latest",
 		"taskArn":      taskArn,
 		"cpu":          "0",
@@ -61,7 +63,7 @@ func (e taskEvent) json(t *testing.T) any {
 		"launchType":           "FARGATE",
 		"lastStatus":           e.lastStatus,
 		"memory":               "512",
-		"overrides":            map[string]any{"containerOverrides": []any{map[string]any{"name": ContainerName}}},
+		"overrides":            map[string]any{"containerOverrides": []any{map[string]any{"name": contract.ContainerName}}},
 		"platformVersion":      "1.4.0",
 		"startedBy":            "chronos",
 		"taskArn":              taskArn,

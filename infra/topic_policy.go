@@ -22,7 +22,7 @@ func allowPublishers(topic awssns.Topic, env Environment, rules ...awsevents.Rul
 	alarms := stack.FormatArn(&awscdk.ArnComponents{
 		Service:      jsii.String("cloudwatch"),
 		Resource:     jsii.String("alarm"),
-		ResourceName: jsii.String(env.Family() + "-*"),
+		ResourceName: jsii.String(env.AlarmName("*")),
 		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
 	})
 	for _, p := range []struct {

@@ -1,0 +1,48 @@
+package main
+
+import "fmt"
+
+// The names derived from an environment's Name, all here: the runbook, the workflows, the
+// backfill script and the GitHub roles' policies name these resources without a reference into
+// the stack, so each is fixed and computed in one place.
+
+// StackName is the CloudFormation stack of this environment.
+func (e Environment) StackName() string { return "TallyUptime-" + e.Name }
+
+// Family is the task definition family, also matched by the failure rules. The cluster, the
+// schedule and the dashboard carry the same name.
+func (e Environment) Family() string { return "tally-uptime-" + e.Name }
+
+// ClusterName is the ECS cluster the schedule and backfills run the task on.
+func (e Environment) ClusterName() string { return e.Family() }
+
+// ScheduleName is the EventBridge Scheduler schedule in the default group.
+func (e Environment) ScheduleName() string { return e.Family() }
+
+// DashboardName is the CloudWatch dashboard.
+func (e Environment) DashboardName() string { return e.Family() }
+
+// TopicName is the SNS topic every alarm and failure mail goes to.
+func (e Environment) TopicName() string { return e.Family() + "-alarms" }
+
+// AlarmName is one of the environment's CloudWatch alarms, e.g. AlarmName("duration").
+func (e Environment) AlarmName(what string) string { return e.Family() + "-" + what }
+
+// TaskRoleName and ExecutionRoleName are the task's two IAM roles; fixed so
+// that the GitHub deploy role may pass exactly them (github.go).
+func (e Environment) TaskRoleName() string { return e.Family() + "-task" }
+
+// ExecutionRoleName: see TaskRoleName.
+func (e Environment) ExecutionRoleName() string { return e.Family() + "-execution" }
+
+// GitHubRoleName is the role of the GitHub environment of the same name: its
+// deploy and its backfills, nothing of any other environment.
+func (e Environment) GitHubRoleName() string { return "tally-uptime-github-" + e.Name }
+
+// LogGroupName is fixed so the runbook can name it; the stack output repeats it.
+func (e Environment) LogGroupName() string { return "/tally/uptime/" + e.Name }
+
+// DefaultDatabaseURLParameter is the SSM parameter path used when the environment names none.
+func (e Environment) DefaultDatabaseURLParameter() string {
+	return fmt.Sprintf("/tally/%s/database-url", e.Name)
+}
