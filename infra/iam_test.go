@@ -4,6 +4,8 @@ package main
 // policy, and the resource policies that grant to AWS services.
 
 import (
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -133,4 +135,87 @@ func containsAll(have, want []any) bool {
 		}
 	}
 	return true
+}
+
+func TestIAMLeastPrivilege(t *testing.T) {
+	all := synth(t)
+	for name, s := range all {
+		t.Run(name, func(t *testing.T) {
+			// No wildcard action anywhere, and no managed policies.
+			for id, r := range s.res {
+				switch r["Type"] {
+				case "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy":
+					for _, st := range arr(obj(props(r)["PolicyDocument"])["Statement"]) {
+						for _, a := range arr(obj(st)["Action"]) {
+							if strings.Contains(a.(string), "*") {
+								t.Errorf("%s allows wildcard action %s", id, a)
+							}
+						}
+					}
+				case "AWS::IAM::Role":
+					if p := props(r); p["ManagedPolicyArns"] != nil || p["Policies"] != nil {
+						t.Errorf("%s has managed or inline policies: %s", id, jsonOf(p))
+					}
+				}
+			}
+
+			_, td := s.one(t, "AWS::ECS::TaskDefinition")
+			taskRole := obj(td["TaskRoleArn"])["Fn::GetAtt"].([]any)[0].(string)
+			execRole := obj(td["ExecutionRoleArn"])["Fn::GetAtt"].([]any)[0].(string)
+			policiesOf := func(role string) [][]any {
+				var out [][]any
+				for _, r := range s.ofType("AWS::IAM::Policy") {
+					if slices.ContainsFunc(arr(props(r)["Roles"]), func(x any) bool { return jsonOf(x) == jsonOf(ref(role)) }) {
+						out = append(out, arr(obj(props(r)["PolicyDocument"])["Statement"]))
+					}
+				}
+				return out
+			}
+			if p := policiesOf(taskRole); len(p) != 0 {
+				t.Errorf("the task role grants something: %s", jsonOf(p))
+			}
+
+			// Execution role: SSM read of the one parameter, KMS only for a
+			// customer-managed key, the log group, the image.
+			ep := policiesOf(execRole)
+			if len(ep) != 1 {
+				t.Fatalf("execution role has %d policies", len(ep))
+			}
+			param := regexp.MustCompile(`:parameter` + regexp.QuoteMeta(s.env.DatabaseURLParameter) + `"\]\]}$`)
+			sawSSM := false
+			for _, st := range ep[0] {
+				st := obj(st)
+				actions := jsonOf(st["Action"])
+				switch {
+				case strings.Contains(actions, "ssm:"):
+					sawSSM = true
+					if !strings.Contains(actions, "ssm:GetParameters") || !param.MatchString(jsonOf(st["Resource"])) {
+						t.Errorf("SSM statement %s is not ssm:GetParameters on %s", jsonOf(st), s.env.DatabaseURLParameter)
+					}
+				case strings.Contains(actions, "kms:"):
+					if s.env.DatabaseURLKeyARN == "" {
+						t.Errorf("kms grant without a customer-managed key: %s", jsonOf(st))
+					} else {
+						eq(t, "kms resource", st["Resource"], s.env.DatabaseURLKeyARN)
+					}
+				case strings.Contains(actions, "logs:"):
+					eq(t, "logs resource", st["Resource"], getAtt(logGroupOf(t, s), "Arn"))
+				case actions == `"ecr:GetAuthorizationToken"`:
+					eq(t, "ecr token resource", st["Resource"], "*")
+				case strings.Contains(actions, "ecr:BatchGetImage"):
+					if jsonOf(st["Resource"]) == `"*"` {
+						t.Errorf("image pull on every repository")
+					}
+				default:
+					t.Errorf("unexpected execution-role statement %s", jsonOf(st))
+				}
+			}
+			if !sawSSM {
+				t.Error("the execution role cannot read the database URL parameter")
+			}
+			if s.env.DatabaseURLKeyARN != "" && !strings.Contains(jsonOf(ep), "kms:Decrypt") {
+				t.Error("no kms:Decrypt for the customer-managed key")
+			}
+		})
+	}
 }
