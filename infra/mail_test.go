@@ -130,7 +130,7 @@ func TestFailureMailRendersPlainLines(t *testing.T) {
 		"tally-uptime prod: the job failed with exit code 137.\n",
 		"\nEnvironment: prod\n",
 		"\nExit code: 137, where\n",
-		"137 = killed (SIGKILL): usually out of memory",
+		"137 = killed by SIGKILL: usually out of memory",
 		"\nStopped reason: Essential container in task exited\n",
 		"\nTask: " + taskArn + "\n",
 		"\nTime: 2026-12-04T02:04:41Z\n",

@@ -3,8 +3,9 @@ package testdb
 import (
 	"context"
 	"testing"
+	"time"
 
-	"github.com/tally/uptime/job/ranking"
+	"github.com/tally/uptime/job/leaderboard"
 )
 
 // Scale describes a synthetic Tally for benchmarks and fault tests: Users users, each with an
@@ -64,27 +65,36 @@ func (db *DB) Seed(t testing.TB, s Scale) {
 			FROM users_user u
 			CROSS JOIN generate_series(1, 5) AS k
 			JOIN contributions_contributiontype t ON t.name = 'Pull Request'`, nil},
-		// Totals by the rule of job/uptime/sql/leaderboard.sql (its boards and entries): a global
-		// entry and one per category, each the sum of frozen_global_points. That file works on a
-		// run's scratch tables, so this one statement still states the rule a second time.
-		{"leaderboard", `
-			INSERT INTO leaderboard_leaderboardentry (created_at, updated_at, user_id, category_id, total_points, rank)
-			SELECT now(), now(), c.user_id, t.category_id, sum(c.frozen_global_points), NULL
-			FROM contributions_contribution c
-			JOIN contributions_contributiontype t ON t.id = c.contribution_type_id
-			GROUP BY GROUPING SETS ((c.user_id), (c.user_id, t.category_id))
-			HAVING GROUPING(t.category_id) = 1 OR t.category_id IS NOT NULL`, nil},
 	}
 	for _, step := range steps {
 		if _, err := db.Exec(step.query, step.args...); err != nil {
 			t.Fatalf("seed %s: %v", step.name, err)
 		}
 	}
-	// Ranked by the job's own rule, as its last run left them.
-	if _, err := ranking.Rank(context.Background(), db); err != nil {
-		t.Fatalf("seed ranks: %v", err)
-	}
+	db.seedLeaderboard(t)
 	if _, err := db.Exec("VACUUM ANALYZE"); err != nil {
 		t.Fatalf("seed: vacuum analyze: %v", err)
+	}
+}
+
+// seedLeaderboard gives every user the entries and ranks the job would leave, by the job's own
+// rule (job/leaderboard): the points are every contribution's, not only a run's.
+func (db *DB) seedLeaderboard(t testing.TB) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatalf("seed leaderboard: %v", err)
+	}
+	defer tx.Rollback()
+	if _, err := leaderboard.Refresh(ctx, tx, time.Now(), `
+		INSERT INTO leaderboard_points (user_id, type_id, points)
+		SELECT user_id, contribution_type_id, sum(frozen_global_points)
+		FROM contributions_contribution
+		GROUP BY user_id, contribution_type_id`); err != nil {
+		t.Fatalf("seed leaderboard: %v", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatalf("seed leaderboard: %v", err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
-	"github.com/tally/uptime/job/ranking"
+	"github.com/tally/uptime/job/leaderboard"
 )
 
 //go:embed sql/*.sql
@@ -27,15 +27,15 @@ func query(name string) string {
 }
 
 var (
-	sqlTempTables  = query("temp_tables")
-	sqlScan        = query("scan")
-	sqlStarts      = query("starts")
-	sqlDays        = query("days")
-	sqlMissing     = query("missing")
-	sqlSummary     = query("summary")
-	sqlUserDetail  = query("user_detail")
-	sqlInsert      = query("insert")
-	sqlLeaderboard = query("leaderboard")
+	sqlTempTables = query("temp_tables")
+	sqlScan       = query("scan")
+	sqlStarts     = query("starts")
+	sqlDays       = query("days")
+	sqlMissing    = query("missing")
+	sqlSummary    = query("summary")
+	sqlUserDetail = query("user_detail")
+	sqlInsert     = query("insert")
+	sqlPoints     = query("points")
 )
 
 // Result is what a run did, or in a dry run would do.
@@ -94,53 +94,63 @@ func (g Generator) Run(ctx context.Context, tx *sqlx.Tx, opts Options) (Result, 
 			return Result{}, err
 		}
 	}
-	res, err := g.plan(ctx, tx, opts, typ, userIDs, plannedRates)
+	// The plan: the missing user-days and what each gets, in temporary tables.
+	if err := scanBlocks(ctx, tx, typ.ID, userIDs); err != nil {
+		return Result{}, err
+	}
+	if err := findMissing(ctx, tx, opts, plannedRates); err != nil {
+		return Result{}, err
+	}
+	res, err := g.summarise(ctx, tx, opts)
 	if err != nil || opts.DryRun || res.ContributionsCreated == 0 {
 		return res, err
 	}
 	return g.write(ctx, tx, opts, typ, res)
 }
 
-// plan finds the missing user-days and what each gets, in temporary tables, and checks that
-// every one of them has a multiplier.
-func (g Generator) plan(ctx context.Context, tx *sqlx.Tx, opts Options, typ uptimeType, userIDs []int64, rs []rate) (Result, error) {
-	from, to := opts.Window()
-	fromArg := nullDay(from)
+// scanBlocks reads the users' Uptime contributions (all users, or userIDs) into runs of
+// consecutive days, and each user's first day.
+func scanBlocks(ctx context.Context, tx *sqlx.Tx, typeID int64, userIDs []int64) error {
 	// The SQL reads timestamps as UTC days; the run's transaction is UTC whatever the server's default.
 	if _, err := tx.ExecContext(ctx, "SET LOCAL TIME ZONE 'UTC'"); err != nil {
-		return Result{}, fmt.Errorf("set the time zone: %w", err)
+		return fmt.Errorf("set the time zone: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, sqlTempTables); err != nil {
-		return Result{}, fmt.Errorf("create scratch tables: %w", err)
+		return fmt.Errorf("create scratch tables: %w", err)
 	}
 	var users any
 	if userIDs != nil {
 		users = pq.Array(userIDs)
 	}
-	if _, err := tx.ExecContext(ctx, sqlScan, typ.ID, users); err != nil {
-		return Result{}, fmt.Errorf("scan contributions: %w", err)
+	if _, err := tx.ExecContext(ctx, sqlScan, typeID, users); err != nil {
+		return fmt.Errorf("scan contributions: %w", err)
 	}
 	if err := analyze(ctx, tx, "uptime_blocks"); err != nil {
-		return Result{}, err
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, sqlStarts); err != nil {
-		return Result{}, fmt.Errorf("find start days: %w", err)
+		return fmt.Errorf("find start days: %w", err)
 	}
-	if err := analyze(ctx, tx, "uptime_starts"); err != nil {
-		return Result{}, err
-	}
-	validFrom, multipliers, frozen := rateColumns(rs)
-	if _, err := tx.ExecContext(ctx, sqlDays, fromArg, to,
-		pq.Array(validFrom), pq.Array(multipliers), pq.Array(frozen)); err != nil {
-		return Result{}, fmt.Errorf("rate the window's days: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, sqlMissing, fromArg, to); err != nil {
-		return Result{}, fmt.Errorf("find missing days: %w", err)
-	}
-	if err := analyze(ctx, tx, "uptime_missing"); err != nil {
-		return Result{}, err
-	}
+	return analyze(ctx, tx, "uptime_starts")
+}
 
+// findMissing rates every day of the window and keeps the user-days without a contribution.
+func findMissing(ctx context.Context, tx *sqlx.Tx, opts Options, rs []rate) error {
+	from, to := opts.Window()
+	validFrom, multipliers, frozen := rateColumns(rs)
+	if _, err := tx.ExecContext(ctx, sqlDays, nullDay(from), to,
+		pq.Array(validFrom), pq.Array(multipliers), pq.Array(frozen)); err != nil {
+		return fmt.Errorf("rate the window's days: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, sqlMissing, nullDay(from), to); err != nil {
+		return fmt.Errorf("find missing days: %w", err)
+	}
+	return analyze(ctx, tx, "uptime_missing")
+}
+
+// summarise counts the plan and checks that every missing day has a multiplier.
+func (g Generator) summarise(ctx context.Context, tx *sqlx.Tx, opts Options) (Result, error) {
+	from, to := opts.Window()
 	var s struct {
 		UsersWithUptime int64          `db:"users_with_uptime"`
 		DaysInWindow    int64          `db:"days_in_window"`
@@ -149,7 +159,7 @@ func (g Generator) plan(ctx context.Context, tx *sqlx.Tx, opts Options, typ upti
 		UncoveredDays   int64          `db:"uncovered_days"`
 		FirstUncovered  pq.StringArray `db:"first_uncovered"`
 	}
-	if err := tx.GetContext(ctx, &s, sqlSummary, fromArg, to); err != nil {
+	if err := tx.GetContext(ctx, &s, sqlSummary, nullDay(from), to); err != nil {
 		return Result{}, fmt.Errorf("summarise plan: %w", err)
 	}
 	if s.UncoveredDays > 0 {
@@ -180,15 +190,11 @@ func (g Generator) write(ctx context.Context, tx *sqlx.Tx, opts Options, typ upt
 		return res, err
 	}
 
-	if err := tx.QueryRowxContext(ctx, sqlLeaderboard, opts.Now, typ.ID).
-		Scan(&res.EntriesUpdated, &res.EntriesCreated); err != nil {
-		return res, fmt.Errorf("refresh leaderboard totals: %w", err)
-	}
-	ranked, err := ranking.Rank(ctx, tx)
+	changes, err := leaderboard.Refresh(ctx, tx, opts.Now, sqlPoints, typ.ID)
 	if err != nil {
-		return res, fmt.Errorf("re-rank leaderboards: %w", err)
+		return res, err
 	}
-	res.RanksChanged = ranked
+	res.EntriesUpdated, res.EntriesCreated, res.RanksChanged = changes.EntriesUpdated, changes.EntriesCreated, changes.RanksChanged
 	g.Log.InfoContext(ctx, "leaderboards refreshed",
 		"entries_updated", res.EntriesUpdated, "entries_created", res.EntriesCreated, "ranks_changed", res.RanksChanged)
 	return res, nil

@@ -1,26 +1,11 @@
--- For every user who got new contributions: their global entry and one entry per category they
--- have contributions in, each set to the sum of frozen_global_points over their contributions
--- (the sums the scan took, plus this run's new ones: the scan ran under the run's lock on the
--- contributions, so they are still the sums at commit), created when missing. The unique
+-- For every user in leaderboard_points: their global entry and one entry per category they
+-- have points in, each set to the sum of their points, created when missing. The unique
 -- (user_id, category_id) constraint does not cover NULL categories, so entries are matched on
 -- coalesce(category_id, 0) (ids start at 1), never by ON CONFLICT.
---   $1 the run's clock
---   $2 the Uptime type's id
-WITH new_points AS (
-    SELECT m.user_id, sum(d.frozen) AS points
-    FROM uptime_missing AS m
-    JOIN uptime_days AS d USING (day)
-    GROUP BY m.user_id
-),
-per_type AS (
-    SELECT s.user_id, s.type_id,
-           s.points + CASE WHEN s.type_id = $2 THEN n.points ELSE 0 END AS points
-    FROM uptime_sums AS s
-    JOIN new_points AS n USING (user_id)
-),
-boards AS (
+--   $1 the caller's clock, for created_at and updated_at
+WITH boards AS (
     SELECT p.user_id, t.category_id, sum(p.points)::integer AS total, GROUPING(t.category_id) = 1 AS is_global
-    FROM per_type AS p
+    FROM leaderboard_points AS p
     JOIN public.contributions_contributiontype AS t ON t.id = p.type_id
     GROUP BY GROUPING SETS ((p.user_id), (p.user_id, t.category_id))
 ),
