@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // summaryRecord is a "run summary" record as the job's slog JSON handler writes it.
@@ -146,7 +148,8 @@ func TestBackfillFailedTask(t *testing.T) {
 func TestBackfillKilled(t *testing.T) {
 	r := runBackfill(t, stub{describe: describe("STOPPED", "EssentialContainerExited", "137", "Essential container in task exited", "OutOfMemoryError: Container killed due to memory usage")},
 		"staging")
-	if r.code != 137 || !strings.Contains(r.stdout, "exit code:    137: killed by SIGKILL: the container ran out of memory") ||
+	meaning, _ := contract.Explain(137)
+	if r.code != 137 || !strings.Contains(r.stdout, "exit code:    137: "+meaning+"\n") ||
 		!strings.Contains(r.stdout, `summary:      no "run summary" record`) || !strings.Contains(r.stdout, "container:    OutOfMemoryError") {
 		t.Errorf("exit %d\n%s", r.code, r.stdout)
 	}
