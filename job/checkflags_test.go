@@ -89,7 +89,7 @@ func TestExplainExit(t *testing.T) {
 		c, out, errOut := runTool(t, nil, "--explain-exit", strconv.Itoa(code))
 		meaning := strings.TrimSpace(out)
 		if c != exitOK || meaning == "" || strings.Contains(meaning, "not one of") {
-			t.Errorf("exit code %d: got %q (exit %d, stderr %q), want its meaning from the help text", code, out, c, errOut)
+			t.Errorf("exit code %d: got %q (exit %d, stderr %q), want its meaning from contract.Exits", code, out, c, errOut)
 		}
 		if prev, dup := seen[meaning]; dup {
 			t.Errorf("exit codes %d and %d have the same meaning %q", prev, code, meaning)
