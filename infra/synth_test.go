@@ -1,8 +1,10 @@
 package main
 
-// One jsii process serves this whole package: every stack is synthesized once
-// (shipped environments plus the existing-VPC configuration, in one app) and
-// the tests read the shared templates. TestMain closes jsii.
+// One jsii process serves this whole package. The shipped environments and the
+// fixture configurations are synthesized once, in one app, and most tests read
+// those shared templates; the few that need another app (the context scenarios,
+// an optional dashboard, a third environment) build a small one of their own.
+// TestMain closes jsii.
 
 import (
 	"encoding/json"
