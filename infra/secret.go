@@ -23,7 +23,8 @@ import (
 // the parameter's grantRead, which adds ssm:GetParameter,
 // ssm:GetParameterHistory and ssm:DescribeParameters; ECS needs only
 // ssm:GetParameters, so the secret and the statement are written here.
-func useDatabaseURL(scope constructs.Construct, env Environment, td awsecs.FargateTaskDefinition, executionRole awsiam.IRole) {
+func useDatabaseURL(scope constructs.Construct, env Environment, td awsecs.FargateTaskDefinition) {
+	executionRole := td.ExecutionRole()
 	stack := awscdk.Stack_Of(scope)
 	parameterArn := stack.FormatArn(&awscdk.ArnComponents{
 		Service:      jsii.String("ssm"),

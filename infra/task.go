@@ -52,7 +52,7 @@ func NewJobTask(scope constructs.Construct, id string, env Environment, network 
 	t.Variables = map[string]string{contract.EnvironmentVariable: env.Name}
 	maps.Copy(t.Variables, env.Job.Variables())
 	t.Container = t.addContainer(env)
-	useDatabaseURL(c, env, t.TaskDefinition, t.TaskDefinition.ExecutionRole())
+	useDatabaseURL(c, env, t.TaskDefinition)
 	exempt(t.TaskDefinition, nagException{rule: "AwsSolutions-ECS2", reason: "The plain environment holds only " +
 		"non-secret settings: " + contract.EnvironmentVariable + " (the metrics' dimension) and the job's default flags. " +
 		contract.DatabaseURLVariable + ", the only secret, comes from SSM through the container's secrets."})

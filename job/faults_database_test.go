@@ -62,11 +62,7 @@ func TestDatabaseGoesAway(t *testing.T) {
 				t.Errorf("EMF %v", m)
 			}
 
-			cluster.Start(t)
-			db = testdb.Reopen(t, db)
-			unchanged(t, db, before)
-			runJob(t, jobEnv(db.URL)).expect(t, exitOK)
-			checkComplete(t, db)
+			comesBack(t, cluster, db, before)
 		})
 	}
 }
@@ -117,11 +113,7 @@ func TestDatabaseRestarting(t *testing.T) {
 	admin.Close()
 	release()
 	cluster.Stop(t, "fast")
-	cluster.Start(t)
-	db = testdb.Reopen(t, db)
-	unchanged(t, db, before)
-	runJob(t, jobEnv(db.URL)).expect(t, exitOK)
-	checkComplete(t, db)
+	comesBack(t, cluster, db, before)
 }
 
 // The server is not up when the job starts; it comes up within --db-wait and the run succeeds.
@@ -151,5 +143,16 @@ func TestDatabaseNotThereYet(t *testing.T) {
 	if countContributions(t, db) == before {
 		t.Error("the run created nothing")
 	}
+	checkComplete(t, db)
+}
+
+// comesBack starts the stopped server again and checks what a failed run must leave: the
+// database as it was before the run, and a next run that completes the work.
+func comesBack(t *testing.T, cluster *testdb.Cluster, db *testdb.DB, before state) {
+	t.Helper()
+	cluster.Start(t)
+	db = testdb.Reopen(t, db)
+	unchanged(t, db, before)
+	runJob(t, jobEnv(db.URL)).expect(t, exitOK)
 	checkComplete(t, db)
 }
