@@ -36,10 +36,12 @@ func missingPrivileges(ctx context.Context, tx *sqlx.Tx) ([]string, error) {
 		FROM unnest($1::text[], $2::text[]) AS p (table_name, privilege)
 		WHERE NOT has_table_privilege('public.' || p.table_name, p.privilege)
 		UNION ALL
-		-- a serial column's sequence needs USAGE; an identity column's does not
+		-- a serial column's sequence needs USAGE; an identity column's does not. A column a
+		-- migration dropped stays in pg_attribute under a name no function accepts.
 		SELECT 'USAGE on ' || s.seq
 		FROM unnest($3::text[]) AS t (table_name)
-		JOIN pg_attribute AS a ON a.attrelid = to_regclass('public.' || t.table_name) AND a.attnum > 0
+		JOIN pg_attribute AS a ON a.attrelid = to_regclass('public.' || t.table_name)
+		                      AND a.attnum > 0 AND NOT a.attisdropped
 		CROSS JOIN LATERAL (SELECT pg_get_serial_sequence('public.' || t.table_name, a.attname) AS seq) AS s
 		WHERE a.attidentity = '' AND s.seq IS NOT NULL AND NOT has_sequence_privilege(s.seq, 'USAGE')
 		UNION ALL

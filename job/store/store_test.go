@@ -43,6 +43,11 @@ func TestCheckSchema(t *testing.T) {
 			"contributions_contribution.points is text"},
 		{"a table gone", "DROP TABLE leaderboard_globalleaderboardmultiplier",
 			"table leaderboard_globalleaderboardmultiplier is missing"},
+		// Django's RemoveField leaves the column in pg_attribute as "........pg.dropped.N........".
+		{"a column dropped by a migration", "ALTER TABLE contributions_contribution ADD COLUMN legacy int; " +
+			"ALTER TABLE contributions_contribution DROP COLUMN legacy", ""},
+		{"a serial column dropped on the leaderboard", "ALTER TABLE leaderboard_leaderboardentry ADD COLUMN legacy serial; " +
+			"ALTER TABLE leaderboard_leaderboardentry DROP COLUMN legacy", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
