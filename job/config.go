@@ -24,8 +24,10 @@ type config struct {
 	Timeout     time.Duration
 	DBWait      time.Duration
 	LockWait    time.Duration
-	RunKind     runKind
-	showVersion bool
+	// LockedBudget is how long the run may hold its table locks before it lets go and tries again.
+	LockedBudget time.Duration
+	RunKind      runKind
+	showVersion  bool
 }
 
 // runKind says who started the run: the schedule, or a person (a backfill, a
@@ -109,13 +111,14 @@ const defaultEnvironment = "local"
 // defaultConfig is a run's configuration before its flags and UPTIME_ variables are applied.
 func defaultConfig(env map[string]string, now time.Time) config {
 	cfg := config{
-		DatabaseURL: env[contract.DatabaseURLVariable],
-		Environment: env[contract.EnvironmentVariable],
-		Options:     uptime.Options{Points: 1, Now: now},
-		Timeout:     10 * time.Minute,
-		DBWait:      60 * time.Second,
-		LockWait:    2 * time.Minute,
-		RunKind:     runManual,
+		DatabaseURL:  env[contract.DatabaseURLVariable],
+		Environment:  env[contract.EnvironmentVariable],
+		Options:      uptime.Options{Points: 1, Now: now},
+		Timeout:      10 * time.Minute,
+		DBWait:       60 * time.Second,
+		LockWait:     2 * time.Minute,
+		LockedBudget: uptime.DefaultLockedBudget,
+		RunKind:      runManual,
 	}
 	if cfg.Environment == "" {
 		cfg.Environment = defaultEnvironment

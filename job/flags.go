@@ -48,6 +48,9 @@ var flagTable = []flagSpec{
 	{name: contract.FlagLockWait, arg: "DURATION", help: fmt.Sprintf("how long to wait for another run to finish "+
 		"(0 exits %d at once); a run stalled on its client for 15 s is ended instead of waited for", contract.ExitLocked),
 		bind: func(c *config) flag.Value { return &durationValue{d: &c.LockWait, zeroOK: true} }},
+	{name: contract.FlagLockedBudget, arg: "DURATION", help: "how long the run may hold the table locks that " +
+		"Django's saves wait for (its last step: totals and ranks); past it the run lets go and tries again within --timeout",
+		bind: func(c *config) flag.Value { return &durationValue{d: &c.LockedBudget} }},
 	{name: contract.FlagRunKind, arg: "KIND", help: fmt.Sprintf("%s (the nightly schedule sets it) or %s: "+
 		"the duration alarm watches %s runs only", contract.RunScheduled, contract.RunManual, contract.RunScheduled),
 		bind: func(c *config) flag.Value { return &c.RunKind }},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -28,26 +29,44 @@ const (
 // nothing, and one that did commit leaves the next attempt nothing to do.
 const maxAttempts = 3
 
+// busyPause is the first pause after the run gave way to the app; it doubles up to busyPauseMax.
+const (
+	busyPause    = 100 * time.Millisecond
+	busyPauseMax = 5 * time.Second
+)
+
 // execute runs the generator in the run's transaction and commits it, unless this is a dry run.
+// An attempt that gave way to the app is tried again, as often as the deadline allows.
 func execute(ctx context.Context, cfg config, log *slog.Logger) (uptime.Result, error) {
 	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DBWait, log)
 	if err != nil {
 		return uptime.Result{}, err
 	}
 	defer db.Close()
-	backoff := time.Second
-	for attempt := 1; ; attempt++ {
+	backoff, pause := time.Second, busyPause
+	for attempt := 1; ; {
 		res, err := executeOnce(ctx, db, cfg, log)
-		if err == nil || attempt == maxAttempts || ctx.Err() != nil || !store.Transient(err) {
+		wait := backoff
+		switch {
+		case err == nil:
+			logUsers(ctx, log, res.Users)
+			return res, nil
+		case ctx.Err() != nil:
+			return res, err
+		case gaveWay(err):
+			wait, pause = jitter(pause), min(pause*2, busyPauseMax)
+			log.WarnContext(ctx, "gave way to the app; trying again", "retry_in", wait.String(), "reason", err.Error())
+		case attempt < maxAttempts && store.Transient(err):
+			attempt, backoff = attempt+1, backoff*2
+			log.WarnContext(ctx, "transient failure; retrying the run", "attempt", attempt-1, "retry_in", wait.String(), "error", err)
+		default:
 			return res, err
 		}
-		log.WarnContext(ctx, "transient failure; retrying the run", "attempt", attempt, "retry_in", backoff.String(), "error", err)
 		select {
 		case <-ctx.Done():
 			return uptime.Result{}, err
-		case <-time.After(backoff):
+		case <-time.After(wait):
 		}
-		backoff *= 2
 	}
 }
 
@@ -57,12 +76,18 @@ func executeOnce(ctx context.Context, db *sqlx.DB, cfg config, log *slog.Logger)
 		return uptime.Result{}, err
 	}
 	defer tx.Rollback() // after Commit, a no-op
-	if err := store.CheckSchema(ctx, tx); err != nil {
-		return uptime.Result{}, err
-	}
-	res, err := uptime.Generator{Log: log}.Run(ctx, tx, cfg.Options)
+	watch, err := store.StartYielding(ctx, db, tx, log)
 	if err != nil {
 		return uptime.Result{}, err
+	}
+	defer watch.Close()
+	if err := store.CheckSchema(ctx, tx); err != nil {
+		return uptime.Result{}, watch.GaveWay(err)
+	}
+	gen := uptime.Generator{Log: log, Watch: watch, LockedBudget: cfg.LockedBudget}
+	res, err := gen.Run(ctx, tx, cfg.Options)
+	if err != nil {
+		return uptime.Result{}, watch.GaveWay(err)
 	}
 	if cfg.Options.DryRun {
 		return res, nil
@@ -71,6 +96,27 @@ func executeOnce(ctx context.Context, db *sqlx.DB, cfg config, log *slog.Logger)
 		return uptime.Result{}, fmt.Errorf("commit: %w", err)
 	}
 	return res, nil
+}
+
+// gaveWay reports an attempt abandoned so that the app could go on.
+func gaveWay(err error) bool {
+	var yielded *store.YieldError
+	var busy *uptime.BusyError
+	return errors.As(err, &yielded) || errors.As(err, &busy)
+}
+
+// jitter is a random wait of up to d, so that the run does not come back in step with a writer.
+func jitter(d time.Duration) time.Duration {
+	return d/2 + rand.N(d/2+1) //nolint:gosec // jitter, not a secret
+}
+
+// logUsers writes --verbose's records, once the run's transaction has ended: a slow reader of
+// the log must never hold the run's locks.
+func logUsers(ctx context.Context, log *slog.Logger, users []uptime.UserDays) {
+	for _, u := range users {
+		log.InfoContext(ctx, "user", "email", u.Email, "new_days", u.Days,
+			"first_day", u.FirstDay.Format(uptime.DayLayout), "last_day", u.LastDay.Format(uptime.DayLayout))
+	}
 }
 
 // exitCode maps how the run ended to the documented exit codes.

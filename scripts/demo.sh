@@ -12,7 +12,10 @@ command -v go >/dev/null 2>&1 || { echo "Go is missing: install Go 1.26 (https:/
 start_throwaway_postgres
 psql_demo() { "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$(pg_url tally)" "$@"; }
 "$PG_BINDIR/psql" -X -q "$PG_URL" -c "CREATE DATABASE tally"
-psql_demo -f testdata/schema.sql -f testdata/sample.sql
+# Tally's schema as its Django migrations built it (testdata/tally/README.md), then the sample.
+history=()
+for f in testdata/tally/[0-9][0-9][0-9]_*.sql; do history+=(-f "$f"); done
+psql_demo -1 "${history[@]}" -f testdata/sample.sql
 
 bin_dir=$(mktemp -d)
 trap 'rm -rf "$bin_dir"; stop_throwaway_postgres' EXIT

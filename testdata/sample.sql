@@ -3,12 +3,13 @@
 -- to today (UTC), so the demo always has work to do.
 SET TIME ZONE 'UTC';
 
-INSERT INTO contributions_category (name, slug, description, created_at, updated_at) VALUES
-    ('Validators', 'validators', 'Running the network', now(), now()),
-    ('Builders', 'builders', 'Building on the network', now(), now());
+INSERT INTO contributions_category (name, slug, description, profile_model, created_at, updated_at) VALUES
+    ('Validators', 'validators', 'Running the network', '', now(), now()),
+    ('Builders', 'builders', 'Building on the network', '', now(), now());
 
-INSERT INTO contributions_contributiontype (name, description, category_id, min_points, max_points, created_at, updated_at)
-SELECT t.name, '', c.id, t.min_points, t.max_points, now(), now()
+INSERT INTO contributions_contributiontype
+       (name, slug, description, category_id, min_points, max_points, is_default, created_at, updated_at)
+SELECT t.name, lower(replace(t.name, ' ', '-')), '', c.id, t.min_points, t.max_points, false, now(), now()
 FROM (VALUES ('Uptime', 'validators', 1, 5),
              ('Node Upgrade', 'validators', 5, 50),
              ('Pull Request', 'builders', 10, 100)) AS t (name, slug, min_points, max_points)
@@ -24,8 +25,9 @@ FROM (VALUES ('Uptime', 1.00, 120, 'Launch'),
              ('Pull Request', 1.00, 120, 'Launch')) AS m (type_name, value, days_ago, description)
 JOIN contributions_contributiontype AS t ON t.name = m.type_name;
 
-INSERT INTO users_user (password, is_superuser, email, name, is_staff, is_active, date_joined, visible, created_at, updated_at)
-SELECT '!', false, u.email, u.name, false, true, now(), u.visible, now(), now()
+INSERT INTO users_user (password, is_superuser, username, first_name, last_name, email, name,
+                        is_staff, is_active, date_joined, visible, created_at, updated_at)
+SELECT '!', false, u.email, '', '', u.email, u.name, false, true, now(), u.visible, now(), now()
 FROM (VALUES ('ada@example.com', 'ada Lovelace', true),
              ('bob@example.com', 'Bob Builder', true),
              ('carol@example.com', 'carol Shaw', true),

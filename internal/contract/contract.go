@@ -36,6 +36,8 @@ const (
 	FlagDBWait   = "db-wait"
 	FlagLockWait = "lock-wait"
 	FlagRunKind  = "run-kind"
+	// FlagLockedBudget bounds how long a run holds the table locks Django's writes wait for.
+	FlagLockedBudget = "locked-budget"
 )
 
 // Variable is the variable that stands in for a flag: UPTIME_ and the flag in upper snake case.

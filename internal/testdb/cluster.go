@@ -118,7 +118,7 @@ func (c *Cluster) NewDB(t testing.TB, name string, setup ...string) *DB {
 	admin := c.open(t, "postgres")
 	mustExec(t, admin, "CREATE DATABASE "+name)
 	db := &DB{DB: c.open(t, name), Name: name, URL: c.URL(name)}
-	mustExec(t, db.DB, schema(t))
+	mustExec(t, db.DB, History(t))
 	for _, q := range setup {
 		mustExec(t, db.DB, q)
 	}

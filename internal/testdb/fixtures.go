@@ -16,9 +16,9 @@ var fixtureTime = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 func (db *DB) User(t testing.TB, email, name string, visible bool) int64 {
 	t.Helper()
 	return db.insertID(t, `
-		INSERT INTO users_user (password, is_superuser, email, name, is_staff, is_active,
-		                        date_joined, visible, created_at, updated_at)
-		VALUES ('!', false, $1, $2, false, true, $3, $4, $3, $3) RETURNING id`,
+		INSERT INTO users_user (password, is_superuser, username, first_name, last_name, email, name,
+		                        is_staff, is_active, date_joined, visible, created_at, updated_at)
+		VALUES ('!', false, $1, '', '', $1, $2, false, true, $3, $4, $3, $3) RETURNING id`,
 		email, name, fixtureTime, visible)
 }
 
@@ -26,8 +26,8 @@ func (db *DB) User(t testing.TB, email, name string, visible bool) int64 {
 func (db *DB) Category(t testing.TB, name string) int64 {
 	t.Helper()
 	return db.insertID(t, `
-		INSERT INTO contributions_category (name, slug, description, created_at, updated_at)
-		VALUES ($1::text, lower(replace($1::text, ' ', '-')), '', $2, $2) RETURNING id`, name, fixtureTime)
+		INSERT INTO contributions_category (name, slug, description, profile_model, created_at, updated_at)
+		VALUES ($1::text, lower(replace($1::text, ' ', '-')), '', '', $2, $2) RETURNING id`, name, fixtureTime)
 }
 
 // ContributionType inserts a contribution type; categoryID 0 leaves it without a category.
@@ -35,8 +35,8 @@ func (db *DB) ContributionType(t testing.TB, name string, categoryID int64, minP
 	t.Helper()
 	return db.insertID(t, `
 		INSERT INTO contributions_contributiontype
-		       (name, description, category_id, min_points, max_points, created_at, updated_at)
-		VALUES ($1, '', $2, $3, $4, $5, $5) RETURNING id`,
+		       (name, slug, description, category_id, min_points, max_points, is_default, created_at, updated_at)
+		VALUES ($1::text, lower(replace($1::text, ' ', '-')), '', $2, $3, $4, false, $5, $5) RETURNING id`,
 		name, nullID(categoryID), minPoints, maxPoints, fixtureTime)
 }
 

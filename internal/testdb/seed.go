@@ -29,11 +29,12 @@ func (db *DB) Seed(t testing.TB, s Scale) {
 		args  []any
 	}{
 		{"categories", `
-			INSERT INTO contributions_category (name, slug, description, created_at, updated_at)
-			VALUES ('Validators', 'validators', '', now(), now()), ('Builders', 'builders', '', now(), now())`, nil},
+			INSERT INTO contributions_category (name, slug, description, profile_model, created_at, updated_at)
+			VALUES ('Validators', 'validators', '', '', now(), now()), ('Builders', 'builders', '', '', now(), now())`, nil},
 		{"types", `
-			INSERT INTO contributions_contributiontype (name, description, category_id, min_points, max_points, created_at, updated_at)
-			SELECT t.name, '', c.id, 1, 100, now(), now()
+			INSERT INTO contributions_contributiontype
+			       (name, slug, description, category_id, min_points, max_points, is_default, created_at, updated_at)
+			SELECT t.name, lower(replace(t.name, ' ', '-')), '', c.id, 1, 100, false, now(), now()
 			FROM (VALUES ('Uptime', 'validators'), ('Pull Request', 'builders')) AS t (name, slug)
 			JOIN contributions_category c ON c.slug = t.slug`, nil},
 		{"multipliers", `
@@ -43,8 +44,10 @@ func (db *DB) Seed(t testing.TB, s Scale) {
 			FROM (VALUES (1.00, 5000), (1.50, 400), (2.50, 100), (1.25, 10)) AS m (value, days_ago)
 			CROSS JOIN contributions_contributiontype t`, nil},
 		{"users", `
-			INSERT INTO users_user (password, is_superuser, email, name, is_staff, is_active, date_joined, visible, created_at, updated_at)
-			SELECT '!', false, 'user' || i || '@example.com', 'User ' || i, false, true, now(), i % 10 <> 0, now(), now()
+			INSERT INTO users_user (password, is_superuser, username, first_name, last_name, email, name,
+			                        is_staff, is_active, date_joined, visible, created_at, updated_at)
+			SELECT '!', false, 'user' || i, '', '', 'user' || i || '@example.com', 'User ' || i,
+			       false, true, now(), i % 10 <> 0, now(), now()
 			FROM generate_series(1, $1) AS i`, []any{s.Users}},
 		{"uptime history", `
 			INSERT INTO contributions_contribution

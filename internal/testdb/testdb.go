@@ -1,5 +1,7 @@
-// Package testdb gives each test its own fresh PostgreSQL database with Tally's schema
-// (testdata/schema.sql), cloned from a template so that a new database costs milliseconds.
+// Package testdb gives each test its own fresh PostgreSQL database with Tally's schema, cloned
+// from a template so that a new database costs milliseconds. The schema is the app's own history:
+// testdata/tally/ replays the DDL of its Django migrations in order, columns added and dropped
+// included, so that the job meets what a production database has accumulated.
 //
 // The server comes from TEST_DATABASE_URL, a superuser URL; scripts/test.sh sets it to a
 // throwaway cluster. Tests fail, rather than skip, without it: a suite that silently skips its
@@ -16,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -32,7 +35,8 @@ type DB struct {
 }
 
 type config struct {
-	icuLocale string
+	icuLocale   string
+	handWritten bool
 }
 
 // Option changes how New creates the database.
@@ -41,6 +45,11 @@ type Option func(*config)
 // WithICULocale creates the database with an ICU collation (e.g. "en-US") instead of the
 // cluster's default, for tests of ordering under a non-C collation.
 func WithICULocale(locale string) Option { return func(c *config) { c.icuLocale = locale } }
+
+// WithHandWrittenSchema creates the database from testdata/schema.sql, the end state of the
+// job's tables as written by hand before the app's history was replayed: only for the test that
+// the job writes the same rows on both.
+func WithHandWrittenSchema() Option { return func(c *config) { c.handWritten = true } }
 
 // New creates a database for t and drops it when t ends.
 func New(t testing.TB, opts ...Option) *DB {
@@ -51,8 +60,12 @@ func New(t testing.TB, opts ...Option) *DB {
 	}
 	admin := adminDB(t)
 	name := databaseName(t.Name())
+	ddl := History(t)
+	if cfg.handWritten {
+		ddl = readFile(t, filepath.Join(testdata(), "schema.sql"))
+	}
 	if cfg.icuLocale == "" {
-		mustExec(t, admin, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, template(t, admin)))
+		mustExec(t, admin, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, template(t, admin, ddl)))
 	} else {
 		mustExec(t, admin, fmt.Sprintf(
 			"CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8' LOCALE_PROVIDER icu ICU_LOCALE '%s'",
@@ -60,7 +73,7 @@ func New(t testing.TB, opts ...Option) *DB {
 	}
 	db := adopt(t, admin, name)
 	if cfg.icuLocale != "" {
-		mustExec(t, db.DB, schema(t))
+		mustExec(t, db.DB, ddl)
 	}
 	return db
 }
@@ -86,18 +99,34 @@ func AdminURL(t testing.TB) string {
 	return u
 }
 
-// SchemaPath is the path of testdata/schema.sql.
-func SchemaPath() string {
+// testdata is the repository's testdata directory.
+func testdata() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "schema.sql")
+	return filepath.Join(filepath.Dir(file), "..", "..", "testdata")
+}
+
+// History is the DDL of the app's migrations, testdata/tally/NNN_*.sql in order, as one script.
+func History(t testing.TB) string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(testdata(), "tally", "[0-9][0-9][0-9]_*.sql"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no migration DDL in testdata/tally (%v)", err)
+	}
+	slices.Sort(files)
+	var b strings.Builder
+	for _, f := range files {
+		b.WriteString(readFile(t, f))
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 var (
 	adminOnce sync.Mutex
 	admin     *sqlx.DB
 
-	templateOnce sync.Mutex
-	templateName string
+	templateOnce  sync.Mutex
+	templateNames = map[string]string{} // by the DDL's hash
 )
 
 func adminDB(t testing.TB) *sqlx.DB {
@@ -118,18 +147,18 @@ func adminDB(t testing.TB) *sqlx.DB {
 	return admin
 }
 
-// template returns the name of a database holding the schema, creating it once per schema
-// version. Several test binaries run at once, so the creation is serialised by an advisory lock.
-func template(t testing.TB, admin *sqlx.DB) string {
+// template returns the name of a database holding the schema ddl creates, creating it once per
+// schema version. Several test binaries run at once, so the creation is serialised by an
+// advisory lock.
+func template(t testing.TB, admin *sqlx.DB, ddl string) string {
 	t.Helper()
 	templateOnce.Lock()
 	defer templateOnce.Unlock()
-	if templateName != "" {
-		return templateName
-	}
-	ddl := schema(t)
 	sum := sha256.Sum256([]byte(ddl))
 	name := "uptime_template_" + hex.EncodeToString(sum[:6])
+	if templateNames[name] != "" {
+		return name
+	}
 
 	conn, err := admin.Conn(t.Context())
 	if err != nil {
@@ -159,15 +188,15 @@ func template(t testing.TB, admin *sqlx.DB) string {
 			t.Fatalf("load schema into template: %v", err)
 		}
 	}
-	templateName = name
+	templateNames[name] = name
 	return name
 }
 
-func schema(t testing.TB) string {
+func readFile(t testing.TB, path string) string {
 	t.Helper()
-	b, err := os.ReadFile(SchemaPath())
+	b, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("read schema: %v", err)
+		t.Fatalf("read %s: %v", filepath.Base(path), err)
 	}
 	return string(b)
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -46,8 +47,9 @@ func (t Target) connector(life context.Context) (*pq.Connector, error) {
 	}
 	c, err := pq.NewConnectorConfig(pq.Config{
 		Host: t.Host, Port: t.Port, Database: t.Database, User: t.User, Password: t.password,
-		Passfile:        absentFile,
-		ApplicationName: t.ApplicationName,
+		Passfile: absentFile,
+		// A run of the job is known by its application_name (lock.go ends only such sessions).
+		ApplicationName: cmp.Or(t.ApplicationName, ApplicationName),
 		// TLS is the dialer's: lib/pq speaks the protocol over a connection already verified.
 		SSLMode:            pq.SSLModeDisable,
 		ConnectTimeout:     timeout,

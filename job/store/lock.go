@@ -116,6 +116,9 @@ func endStaleHolder(ctx context.Context, db *sqlx.DB, staleAfter time.Duration, 
 		return nil
 	}
 	first, ok := waiting[key]
+	if ok && first.IsZero() {
+		return nil // a holder that is not a run: waited for, never ended
+	}
 	if !ok {
 		first = time.Now()
 		waiting[key] = first
@@ -127,13 +130,32 @@ func endStaleHolder(ctx context.Context, db *sqlx.DB, staleAfter time.Duration, 
 	if stalled < staleAfter {
 		return nil
 	}
-	var ended bool
-	if err := db.GetContext(ctx, &ended, "SELECT pg_catalog.pg_terminate_backend($1)", h.PID); err != nil {
+	var ended []bool
+	if err := db.SelectContext(ctx, &ended, terminateRunSQL, h.PID, h.XactStart); err != nil {
 		log.WarnContext(ctx, "cannot end the stale holder of the run lock; waiting", "pid", h.PID, "error", err)
 		return nil
 	}
+	if len(ended) == 0 {
+		// Someone holds the lock by hand (psql after BEGIN, a manual-commit client): never end a
+		// person's session and lose their work; wait for it up to --lock-wait.
+		log.WarnContext(ctx, "the run lock is held by a session that is not a run of this job; waiting for it",
+			"pid", h.PID, "state", h.State, "wait_event", h.WaitEvent)
+		waiting[key] = time.Time{} // say so once per holder transaction
+		return nil
+	}
 	log.WarnContext(ctx, "ended a stale holder of the run lock", "pid", h.PID, "state", h.State,
-		"wait_event", h.WaitEvent, "waiting_on_client_seconds", stalled.Seconds(), "ended", ended)
+		"wait_event", h.WaitEvent, "waiting_on_client_seconds", stalled.Seconds(), "ended", ended[0])
 	delete(waiting, key)
 	return nil
 }
+
+// terminateRunSQL ends the holder only if it is, in the same statement, still the same
+// transaction of a client session of this job: this run's application_name and role. A
+// person's session, even one logged in as the job's role, is never ended.
+const terminateRunSQL = `
+	SELECT pg_catalog.pg_terminate_backend(a.pid)
+	FROM pg_catalog.pg_stat_activity AS a
+	WHERE a.pid = $1 AND coalesce(extract(epoch FROM a.xact_start)::float8, 0) = $2
+	  AND a.backend_type = 'client backend'
+	  AND a.usename = current_user
+	  AND a.application_name = pg_catalog.current_setting('application_name')`

@@ -11,12 +11,12 @@ import (
 	"github.com/lib/pq"
 )
 
-// privileges is what the run does to each table, beyond reading it: it inserts contributions,
-// inserts and updates entries, and locks both in EXCLUSIVE mode, which PostgreSQL allows only
-// with UPDATE, DELETE or TRUNCATE (so the contributions need UPDATE although the job never
-// updates one). Every table in columns is read.
+// privileges is what the run does to each table, beyond reading it: it inserts contributions and
+// deletes a day's second Uptime contribution, inserts and updates entries, and locks both in
+// EXCLUSIVE mode, which PostgreSQL allows only with UPDATE, DELETE or TRUNCATE (so the
+// contributions need UPDATE although the job never updates one). Every table in columns is read.
 var privileges = map[string][]string{
-	"contributions_contribution":   {"INSERT", "UPDATE"},
+	"contributions_contribution":   {"INSERT", "UPDATE", "DELETE"},
 	"leaderboard_leaderboardentry": {"INSERT", "UPDATE"},
 }
 

@@ -50,9 +50,9 @@ func Open(ctx context.Context, databaseURL string, wait time.Duration, log *slog
 		return nil, fmt.Errorf("connect to the database (%s): %w", target, err)
 	}
 	db := sqlx.NewDb(sql.OpenDB(connector), "postgres")
-	// One run uses one connection; a second would only hold a server slot.
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
+	// The run's session, and the one that watches for app sessions waiting on it (yield.go).
+	db.SetMaxOpenConns(2)
+	db.SetMaxIdleConns(2)
 
 	giveUp := time.Now().Add(wait)
 	backoff := 250 * time.Millisecond
@@ -115,11 +115,17 @@ func permanent(err error) bool {
 	return pqErr.Code.Class() == "28" || pqErr.Code == "3D000" // invalid authorization, unknown database
 }
 
-// BeginRun starts the run's only transaction and takes the run lock. The server is told about
-// the run's deadline and to check for a vanished client, so that a killed job neither leaves a
-// statement running nor holds the lock much longer than the kill.
+// ApplicationName is the job's session name when DATABASE_URL names none: with the role, what
+// identifies a session as a run of this job.
+const ApplicationName = "tally-uptime"
+
+// BeginRun starts the run's transaction and takes the run lock. The server is told about the
+// run's deadline and to check for a vanished client, so that a killed job neither leaves a
+// statement running nor holds the lock much longer than the kill. The isolation is READ
+// COMMITTED whatever the role's default: the locked phase must see what the app committed while
+// the run waited for its locks, which a REPEATABLE READ snapshot taken earlier would hide.
 func BeginRun(ctx context.Context, db *sqlx.DB) (*sqlx.Tx, error) {
-	tx, err := db.BeginTxx(ctx, nil)
+	tx, err := db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return nil, fmt.Errorf("begin transaction: %w", err)
 	}

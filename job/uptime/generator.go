@@ -12,7 +12,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
-	"github.com/tally/uptime/job/leaderboard"
 )
 
 //go:embed sql/*.sql
@@ -27,32 +26,53 @@ func query(name string) string {
 }
 
 var (
-	sqlTempTables = query("temp_tables")
-	sqlScan       = query("scan")
-	sqlStarts     = query("starts")
-	sqlDays       = query("days")
-	sqlMissing    = query("missing")
-	sqlSummary    = query("summary")
-	sqlUserDetail = query("user_detail")
-	sqlInsert     = query("insert")
-	sqlPoints     = query("points")
+	sqlTempTables     = query("temp_tables")
+	sqlBeforeScan     = query("before_scan")
+	sqlScan           = query("scan")
+	sqlStarts         = query("starts")
+	sqlDoubled        = query("doubled")
+	sqlDays           = query("days")
+	sqlMissing        = query("missing")
+	sqlSummary        = query("summary")
+	sqlUserDetail     = query("user_detail")
+	sqlInsert         = query("insert")
+	sqlCatchUp        = query("catch_up")
+	sqlDoubledChanged = query("doubled_changed")
+	sqlDedupe         = query("dedupe")
+	sqlRecount        = query("recount")
+	sqlPoints         = query("points")
 )
 
 // Result is what a run did, or in a dry run would do.
 type Result struct {
-	UsersWithUptime      int64 // users in scope with at least one dated Uptime contribution
-	UsersTouched         int64 // users who get new contributions
-	ContributionsCreated int64 // new Uptime contributions
-	DaysSkipped          int64 // user-days in the window that already had an Uptime contribution
-	EntriesUpdated       int64 // leaderboard entries whose total changed
-	EntriesCreated       int64 // leaderboard entries created
-	RanksChanged         int64 // leaderboard entries whose rank changed
+	UsersWithUptime      int64      // users in scope with at least one dated Uptime contribution
+	UsersTouched         int64      // users who get new contributions
+	ContributionsCreated int64      // new Uptime contributions
+	DaysSkipped          int64      // user-days in the window that already had an Uptime contribution
+	EntriesUpdated       int64      // leaderboard entries whose total changed
+	EntriesCreated       int64      // leaderboard entries created
+	RanksChanged         int64      // leaderboard entries whose rank changed
+	DuplicatesRemoved    int64      // Uptime contributions removed from days that had more than one
+	Users                []UserDays // --verbose: who gets new days, logged once the run has committed
+}
+
+// UserDays is one user's new days, for --verbose.
+type UserDays struct {
+	Email    string    `db:"email"`
+	Days     int64     `db:"days"`
+	FirstDay time.Time `db:"first_day"`
+	LastDay  time.Time `db:"last_day"`
 }
 
 // Generator runs the plan inside a transaction that its caller owns: the caller commits, or
 // rolls back for a dry run or on any error.
 type Generator struct {
 	Log *slog.Logger
+	// Watch is told when the locked phase starts and ends (store.Yielder, which gives way to app
+	// sessions that wait on the run, except in the locked phase, whose budget bounds their wait).
+	Watch interface{ Pause(bool) }
+	// LockedBudget is how long the run may hold its table locks; 0 means DefaultLockedBudget.
+	LockedBudget time.Duration
 }
 
 // uptimeType is the contribution type named exactly "Uptime".
@@ -64,74 +84,84 @@ type uptimeType struct {
 }
 
 // Run fills the missing Uptime contributions described by opts and refreshes the leaderboards.
-// A *DataError means the data does not allow the run.
+// A *DataError means the data does not allow the run; a *BusyError, that the app kept the run
+// from its locks within its budget, and the caller may try again.
 func (g Generator) Run(ctx context.Context, tx *sqlx.Tx, opts Options) (Result, error) {
 	if err := opts.Validate(); err != nil {
 		return Result{}, err
 	}
-	typ, err := loadUptimeType(ctx, tx)
+	typ, plannedRates, err := prepare(ctx, tx, opts)
 	if err != nil {
-		return Result{}, err
-	}
-	if err := checkPoints(typ, opts.Points); err != nil {
 		return Result{}, err
 	}
 	userIDs, err := resolveUsers(ctx, tx, opts.Users)
 	if err != nil {
 		return Result{}, err
 	}
-	history, err := loadMultipliers(ctx, tx, typ.ID)
+	// The plan, in temporary tables, read without any lock the app's writes would wait for.
+	scanMaxID, err := scanBlocks(ctx, tx, typ.ID, userIDs)
 	if err != nil {
-		return Result{}, err
-	}
-	plannedRates, err := rates(opts.Points, opts.Force, history)
-	if err != nil {
-		return Result{}, err
-	}
-
-	if !opts.DryRun {
-		if err := g.lockTable(ctx, tx, "contributions_contribution", contributionsWait); err != nil {
-			return Result{}, err
-		}
-	}
-	// The plan: the missing user-days and what each gets, in temporary tables.
-	if err := scanBlocks(ctx, tx, typ.ID, userIDs); err != nil {
 		return Result{}, err
 	}
 	if err := findMissing(ctx, tx, opts, plannedRates); err != nil {
 		return Result{}, err
 	}
 	res, err := g.summarise(ctx, tx, opts)
-	if err != nil || opts.DryRun || res.ContributionsCreated == 0 {
+	if err != nil || opts.DryRun {
 		return res, err
 	}
-	return g.write(ctx, tx, opts, typ, res)
+	return g.write(ctx, tx, opts, typ, plan{result: res, scanMaxID: scanMaxID})
+}
+
+// prepare loads the Uptime type and its multipliers, and checks the points against both.
+func prepare(ctx context.Context, tx *sqlx.Tx, opts Options) (uptimeType, []rate, error) {
+	typ, err := loadUptimeType(ctx, tx)
+	if err != nil {
+		return typ, nil, err
+	}
+	if err := checkPoints(typ, opts.Points); err != nil {
+		return typ, nil, err
+	}
+	history, err := loadMultipliers(ctx, tx, typ.ID)
+	if err != nil {
+		return typ, nil, err
+	}
+	plannedRates, err := rates(opts.Points, opts.Force, history)
+	return typ, plannedRates, err
 }
 
 // scanBlocks reads the users' Uptime contributions (all users, or userIDs) into runs of
-// consecutive days, and each user's first day.
-func scanBlocks(ctx context.Context, tx *sqlx.Tx, typeID int64, userIDs []int64) error {
+// consecutive days, each user's first day and any doubled days. It returns the highest
+// contribution id before the scan: the locked phase reads what lies above it again.
+func scanBlocks(ctx context.Context, tx *sqlx.Tx, typeID int64, userIDs []int64) (int64, error) {
 	// The SQL reads timestamps as UTC days; the run's transaction is UTC whatever the server's default.
 	if _, err := tx.ExecContext(ctx, "SET LOCAL TIME ZONE 'UTC'"); err != nil {
-		return fmt.Errorf("set the time zone: %w", err)
+		return 0, fmt.Errorf("set the time zone: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, sqlTempTables); err != nil {
-		return fmt.Errorf("create scratch tables: %w", err)
+		return 0, fmt.Errorf("create scratch tables: %w", err)
+	}
+	var scanMaxID int64
+	if err := tx.GetContext(ctx, &scanMaxID, sqlBeforeScan); err != nil {
+		return 0, fmt.Errorf("note the leaderboard before the scan: %w", err)
 	}
 	var users any
 	if userIDs != nil {
 		users = pq.Array(userIDs)
 	}
 	if _, err := tx.ExecContext(ctx, sqlScan, typeID, users); err != nil {
-		return fmt.Errorf("scan contributions: %w", err)
+		return 0, fmt.Errorf("scan contributions: %w", err)
 	}
 	if err := analyze(ctx, tx, "uptime_blocks"); err != nil {
-		return err
+		return 0, err
 	}
 	if _, err := tx.ExecContext(ctx, sqlStarts); err != nil {
-		return fmt.Errorf("find start days: %w", err)
+		return 0, fmt.Errorf("find start days: %w", err)
 	}
-	return analyze(ctx, tx, "uptime_starts")
+	if _, err := tx.ExecContext(ctx, sqlDoubled, typeID); err != nil {
+		return 0, fmt.Errorf("find doubled days: %w", err)
+	}
+	return scanMaxID, analyze(ctx, tx, "uptime_starts")
 }
 
 // findMissing rates every day of the window and keeps the user-days without a contribution.
@@ -172,54 +202,13 @@ func (g Generator) summarise(ctx context.Context, tx *sqlx.Tx, opts Options) (Re
 		DaysSkipped:          s.DaysInWindow - s.Missing,
 	}
 	if opts.Verbose {
-		if err := g.logUsers(ctx, tx); err != nil {
-			return Result{}, err
+		// Collected now and logged after the commit: a slow reader of the log must never hold
+		// the run's transaction open.
+		if err := tx.SelectContext(ctx, &res.Users, sqlUserDetail); err != nil {
+			return Result{}, fmt.Errorf("list users' new days: %w", err)
 		}
 	}
 	return res, nil
-}
-
-// write inserts the planned contributions and refreshes the leaderboards.
-func (g Generator) write(ctx context.Context, tx *sqlx.Tx, opts Options, typ uptimeType, res Result) (Result, error) {
-	if err := g.insert(ctx, tx, opts, typ.ID, res.ContributionsCreated); err != nil {
-		return res, err
-	}
-	g.Log.InfoContext(ctx, "contributions inserted", "count", res.ContributionsCreated)
-
-	if err := g.lockTable(ctx, tx, "leaderboard_leaderboardentry", entriesWait); err != nil {
-		return res, err
-	}
-
-	changes, err := leaderboard.Refresh(ctx, tx, opts.Now, sqlPoints, typ.ID)
-	if err != nil {
-		return res, err
-	}
-	res.EntriesUpdated, res.EntriesCreated, res.RanksChanged = changes.EntriesUpdated, changes.EntriesCreated, changes.RanksChanged
-	g.Log.InfoContext(ctx, "leaderboards refreshed",
-		"entries_updated", res.EntriesUpdated, "entries_created", res.EntriesCreated, "ranks_changed", res.RanksChanged)
-	return res, nil
-}
-
-func (g Generator) logUsers(ctx context.Context, tx *sqlx.Tx) error {
-	rows, err := tx.QueryxContext(ctx, sqlUserDetail)
-	if err != nil {
-		return fmt.Errorf("list users' new days: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var u struct {
-			Email    string    `db:"email"`
-			Days     int64     `db:"days"`
-			FirstDay time.Time `db:"first_day"`
-			LastDay  time.Time `db:"last_day"`
-		}
-		if err := rows.StructScan(&u); err != nil {
-			return fmt.Errorf("list users' new days: %w", err)
-		}
-		g.Log.InfoContext(ctx, "user", "email", u.Email, "new_days", u.Days,
-			"first_day", u.FirstDay.Format(DayLayout), "last_day", u.LastDay.Format(DayLayout))
-	}
-	return rows.Err()
 }
 
 // analyze gives a scratch table fresh statistics, so that the statements reading it plan for

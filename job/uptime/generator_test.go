@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -142,7 +143,7 @@ func TestFillsEveryMissingDayFromEachUsersStartDay(t *testing.T) {
 
 	want := Result{UsersWithUptime: 1, UsersTouched: 1, ContributionsCreated: 8, DaysSkipped: 2,
 		EntriesCreated: 2, RanksChanged: 2}
-	if res != want {
+	if !reflect.DeepEqual(res, want) {
 		t.Errorf("result = %+v, want %+v", res, want)
 	}
 	if got := strings.Join(tl.uptimeDays(t, ada), " "); got !=

@@ -22,39 +22,65 @@ const progressEvery = 10 * time.Second
 // stays all-or-nothing while the server's memory stays bounded. The foreign keys are Django's
 // DEFERRABLE INITIALLY DEFERRED ones: left deferred, every row's checks would queue until the
 // commit, 180 MB of server memory at 3.6M rows. Made immediate, each chunk's checks run, and
-// their queue is freed, as its statement ends; the checks are the same ones.
-func (g Generator) insert(ctx context.Context, tx *sqlx.Tx, opts Options, typeID, planned int64) error {
+// their queue is freed, as its statement ends; the checks are the same ones. Each check locks the
+// user's row in KEY SHARE mode: a user row the app has locked (an e-mail change, a delete) makes
+// the insert wait, for insertLockWait at most, and the run then tries again later. It returns
+// the id ranges that hold this run's rows alone.
+func (g Generator) insert(ctx context.Context, tx *sqlx.Tx, opts Options, typeID, planned int64) ([]idRange, error) {
 	if _, err := tx.ExecContext(ctx, "SET CONSTRAINTS ALL IMMEDIATE"); err != nil {
-		return fmt.Errorf("make the constraints immediate: %w", err)
+		return nil, fmt.Errorf("make the constraints immediate: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT set_config('lock_timeout', $1, true)", insertLockWait); err != nil {
+		return nil, fmt.Errorf("set lock_timeout: %w", err)
 	}
 	var pages int64
 	if err := tx.GetContext(ctx, &pages,
 		`SELECT pg_relation_size('uptime_missing') / current_setting('block_size')::bigint`); err != nil {
-		return fmt.Errorf("size the insert: %w", err)
+		return nil, fmt.Errorf("size the insert: %w", err)
 	}
 	step := chunkPages(pages, planned)
 	var written int64
+	var mine []idRange
 	lastLog := time.Now()
 	for first := int64(0); first < pages; first += step {
 		next := first + step
 		if next >= pages {
 			next = math.MaxUint32 // the last chunk takes whatever follows, should the size have been stale
 		}
-		res, err := tx.ExecContext(ctx, sqlInsert, opts.Now, typeID, opts.Points, tid(first), tid(next))
+		var n, lo, hi int64
+		err := tx.QueryRowContext(ctx, sqlInsert, opts.Now, typeID, opts.Points, tid(first), tid(next)).Scan(&n, &lo, &hi)
 		if err != nil {
-			return fmt.Errorf("insert contributions (%d of %d written): %w", written, planned, err)
+			return nil, insertError(written, planned, err)
 		}
-		n, _ := res.RowsAffected()
 		written += n
+		if n > 0 && hi-lo+1 == n { // no app row took an id in between
+			mine = append(mine, idRange{lo, hi})
+		}
 		if time.Since(lastLog) >= progressEvery {
 			g.Log.InfoContext(ctx, "inserting contributions", "written", written, "planned", planned)
 			lastLog = time.Now()
 		}
 	}
 	if written != planned {
-		return fmt.Errorf("insert contributions: wrote %d rows, planned %d", written, planned)
+		return nil, fmt.Errorf("insert contributions: wrote %d rows, planned %d", written, planned)
 	}
-	return nil
+	return mine, nil
+}
+
+// insertLockWait is the longest an insert waits for a row the app has locked: well below
+// deadlock_timeout, so that the run, not the app, is the one to give up.
+const insertLockWait = "250"
+
+// insertError says what an insert that failed ran into. A row lock held too long, or a user
+// deleted since the plan, means the app is busy with that user: the run tries again.
+func insertError(written, planned int64, err error) error {
+	switch {
+	case isCode(err, "55P03"):
+		return &BusyError{Reason: "a user or the Uptime type the new contributions refer to stayed locked by another session"}
+	case isCode(err, "23503"):
+		return &BusyError{Reason: "a user was deleted while the run inserted their days"}
+	}
+	return fmt.Errorf("insert contributions (%d of %d written): %w", written, planned, err)
 }
 
 // chunkPages is how many pages of uptime_missing hold about insertChunkRows planned rows.

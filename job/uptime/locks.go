@@ -2,8 +2,10 @@ package uptime
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -12,84 +14,188 @@ import (
 	"github.com/lib/pq"
 )
 
-// The job shares contributions_contribution and leaderboard_leaderboardentry with the Django app,
-// which writes them while the job runs. A real run takes EXCLUSIVE locks on both
-// (docs/architecture.md, "Beside the Django app"): the contributions before it reads them, so that
-// the missing days and the totals it computes cannot go stale before it commits; the entries
-// after its inserts, so that it never waits on an entry's row lock that a writer holds. Plain
-// SELECTs still run; writers wait.
+// The locked phase holds EXCLUSIVE locks on contributions_contribution and
+// leaderboard_leaderboardentry, so that what it reads cannot go stale before the commit: the app's
+// writes to either table wait, its reads do not. Three rules keep those waits short:
+//   - the run asks for the locks only when no other session holds a conflicting one
+//     (pg_locks), so that it never queues, and with it every write behind it, after a long holder;
+//   - each request waits at most lockAttempt, far below deadlock_timeout, so that where the run
+//     and the app wait on each other the run gives up first and PostgreSQL never picks a victim;
+//   - once the locks are held, every statement runs within what is left of the budget
+//     (LockedBudget): past it, the phase rolls back to before its locks and the run tries again.
 
-// lockRetryPause is the longest pause between two attempts at a table lock. While the job is not
-// queued for the lock, the writers queued behind its request go ahead.
-const lockRetryPause = 100 * time.Millisecond
+// DefaultLockedBudget is how long the locked phase may hold its locks unless the run says
+// otherwise: with the time a new request waits, an app write waits well under a second.
+const DefaultLockedBudget = 500 * time.Millisecond
 
-// Each attempt at a lock waits for a multiple of the server's deadlock_timeout. A lock request
-// queues ahead of later writers, so a long wait would stall the app.
-const (
-	// Before the contributions lock the job holds nothing a writer needs, so it cannot be in a
-	// deadlock; waiting past deadlock_timeout lets its deadlock check cancel an autovacuum of the
-	// table, which would otherwise keep the lock from the job for as long as the vacuum runs.
-	contributionsWait = 2.0
-	// Holding the contributions, the job gives up on the entries before its own deadlock check
-	// could run, so that it is the one to let go of a cycle it is part of.
-	entriesWait = 0.5
-)
+// lockAttempt is the longest one request for the locks waits, unless deadlock_timeout is shorter.
+const lockAttempt = 50 * time.Millisecond
 
-// lockTable takes an EXCLUSIVE lock on table, attempt after attempt inside a savepoint (a timed-out
-// attempt must not abort the run's transaction), until it has it or ctx ends. Each attempt waits
-// at most waitFactor × deadlock_timeout.
-func (g Generator) lockTable(ctx context.Context, tx *sqlx.Tx, table string, waitFactor float64) error {
-	var deadlockMS float64
-	var lockTimeout string
-	if err := tx.QueryRowxContext(ctx, `
-		SELECT extract(epoch FROM current_setting('deadlock_timeout')::interval) * 1000, current_setting('lock_timeout')`).
-		Scan(&deadlockMS, &lockTimeout); err != nil {
-		return fmt.Errorf("lock %s: read the lock settings: %w", table, err)
+// lockPause is the longest pause between two looks at the locks' holders.
+const lockPause = 100 * time.Millisecond
+
+// BusyError means the app kept the run from finishing its locked phase this time: nothing of the
+// attempt is kept, and the caller may try the run again. Holder names the session concerned.
+type BusyError struct {
+	Reason string
+	Holder string
+}
+
+func (e *BusyError) Error() string {
+	if e.Holder == "" {
+		return e.Reason
 	}
-	wait := strconv.Itoa(max(int(deadlockMS*waitFactor), 10))
-	started := time.Now()
+	return e.Reason + ": " + e.Holder
+}
+
+// lockedPhase is the run's transaction while it holds its table locks.
+type lockedPhase struct {
+	tx      *sqlx.Tx
+	log     *slog.Logger
+	budget  time.Duration
+	started time.Time
+	// runTimeout is the run's own statement_timeout, restored when the phase ends.
+	runTimeout string
+}
+
+// lockTables waits, without queueing, until it holds both locks; it gives up only when ctx ends,
+// with a BusyError naming the last session in the way.
+func (g Generator) lockTables(ctx context.Context, tx *sqlx.Tx) (*lockedPhase, error) {
+	ph := &lockedPhase{tx: tx, log: g.Log, budget: g.LockedBudget}
+	if ph.budget <= 0 {
+		ph.budget = DefaultLockedBudget
+	}
+	var deadlockMS float64
+	if err := tx.QueryRowxContext(ctx, `
+		SELECT extract(epoch FROM current_setting('deadlock_timeout')::interval) * 1000, current_setting('statement_timeout')`).
+		Scan(&deadlockMS, &ph.runTimeout); err != nil {
+		return nil, fmt.Errorf("read the lock settings: %w", err)
+	}
+	wait := strconv.Itoa(max(min(int(lockAttempt.Milliseconds()), int(deadlockMS/2)), 1))
+	started, pause, last := time.Now(), time.Millisecond, ""
 	for attempt := 1; ; attempt++ {
-		err := tryLock(ctx, tx, table, wait)
-		if err == nil {
-			g.Log.InfoContext(ctx, "table locked", "table", table, "attempts", attempt,
-				"waited_seconds", time.Since(started).Seconds())
-			return setLockTimeout(ctx, tx, lockTimeout)
+		holder, err := conflictingHolder(ctx, tx)
+		if err != nil {
+			return nil, err
 		}
-		var pqErr *pq.Error
-		if !errors.As(err, &pqErr) || pqErr.Code != "55P03" { // lock_not_available
-			return fmt.Errorf("lock %s: %w", table, err)
+		if holder == "" {
+			g.pause(true)
+			err = tryLocks(ctx, tx, wait)
+			if err == nil {
+				ph.started = time.Now()
+				g.Log.InfoContext(ctx, "tables locked", "attempts", attempt, "waited_seconds", time.Since(started).Seconds())
+				return ph, nil
+			}
+			g.pause(false)
+			if !isCode(err, "55P03") { // lock_not_available: someone got in first; look again
+				return nil, fmt.Errorf("lock the contributions and the leaderboard: %w", err)
+			}
 		}
+		last = holder
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("lock %s: gave up after %d attempts: %w", table, attempt, err)
-		case <-time.After(rand.N(lockRetryPause) + time.Millisecond): //nolint:gosec // jitter, not a secret
+			return nil, &BusyError{Reason: fmt.Sprintf("could not lock the contributions and the leaderboard in %d attempts over %.1f s",
+				attempt, time.Since(started).Seconds()), Holder: last}
+		case <-time.After(rand.N(pause) + time.Millisecond): //nolint:gosec // jitter, not a secret
 		}
+		pause = min(pause*2, lockPause)
 	}
 }
 
-func tryLock(ctx context.Context, tx *sqlx.Tx, table, wait string) error {
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT uptime_lock"); err != nil {
-		return err
-	}
-	err := setLockTimeout(ctx, tx, wait)
-	if err == nil {
-		// The table name is one of the job's own constants, never input.
-		_, err = tx.ExecContext(ctx, "LOCK TABLE public."+table+" IN EXCLUSIVE MODE")
+// conflictingHolderSQL names another session holding a lock on either table that EXCLUSIVE
+// would wait for (any but ACCESS SHARE), the one in the oldest transaction first.
+const conflictingHolderSQL = `
+	SELECT format('pid %s (application_name %L, %s for %s s)', a.pid, a.application_name,
+	              coalesce(a.state, a.backend_type),
+	              round(extract(epoch FROM clock_timestamp() - coalesce(a.xact_start, a.backend_start))::numeric, 1))
+	FROM pg_catalog.pg_locks AS l
+	JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
+	WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_catalog.pg_backend_pid()
+	  AND l.mode <> 'AccessShareLock'
+	  AND l.relation IN ('public.contributions_contribution'::regclass, 'public.leaderboard_leaderboardentry'::regclass)
+	  AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
+	ORDER BY a.xact_start NULLS LAST
+	LIMIT 1`
+
+func conflictingHolder(ctx context.Context, tx *sqlx.Tx) (string, error) {
+	var holder string
+	err := tx.GetContext(ctx, &holder, conflictingHolderSQL)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
 	}
 	if err != nil {
-		if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT uptime_lock"); rbErr != nil {
+		return "", fmt.Errorf("look for the holders of the table locks: %w", err)
+	}
+	return holder, nil
+}
+
+// tryLocks asks for both locks, waiting at most wait milliseconds, inside a savepoint: a request
+// that timed out must not abort the run's transaction.
+func tryLocks(ctx context.Context, tx *sqlx.Tx, wait string) error {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT uptime_locked"); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, "SELECT set_config('lock_timeout', $1, true)", wait)
+	if err == nil {
+		// Always in this order: contributions, then entries, as the app's saves take them.
+		_, err = tx.ExecContext(ctx,
+			"LOCK TABLE public.contributions_contribution, public.leaderboard_leaderboardentry IN EXCLUSIVE MODE")
+	}
+	if err != nil {
+		if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT uptime_locked"); rbErr != nil {
 			return fmt.Errorf("roll back to the savepoint after %v: %w", err, rbErr)
 		}
 		return err
 	}
-	// Released, the savepoint hands its lock to the transaction.
-	_, err = tx.ExecContext(ctx, "RELEASE SAVEPOINT uptime_lock")
+	// Released, the savepoint hands its locks to the transaction.
+	_, err = tx.ExecContext(ctx, "RELEASE SAVEPOINT uptime_locked")
 	return err
 }
 
-func setLockTimeout(ctx context.Context, tx *sqlx.Tx, value string) error {
-	if _, err := tx.ExecContext(ctx, "SELECT set_config('lock_timeout', $1, true)", value); err != nil {
-		return fmt.Errorf("set lock_timeout: %w", err)
+// ExecContext runs one statement of the locked phase within what is left of its budget.
+func (ph *lockedPhase) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := ph.limit(ctx); err != nil {
+		return nil, err
+	}
+	return ph.tx.ExecContext(ctx, query, args...)
+}
+
+// QueryRowContext is ExecContext for a statement that returns one row. Should setting the limit
+// fail, so does the statement, on the same broken or aborted transaction, and the row says why.
+func (ph *lockedPhase) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	_ = ph.limit(ctx)
+	return ph.tx.QueryRowContext(ctx, query, args...)
+}
+
+// limit gives the next statement what is left of the budget as its statement and lock timeouts.
+func (ph *lockedPhase) limit(ctx context.Context) error {
+	left := max(ph.budget-ph.held(), time.Millisecond)
+	ms := strconv.FormatInt(left.Milliseconds()+1, 10)
+	_, err := ph.tx.ExecContext(ctx, "SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $1, true)", ms)
+	return err
+}
+
+func (ph *lockedPhase) held() time.Duration { return time.Since(ph.started) }
+
+// explain turns a statement stopped by the budget into a BusyError; any other error is the
+// run's. Either way the caller rolls the attempt back, which lets go of the locks.
+func (ph *lockedPhase) explain(err error) error {
+	if !isCode(err, "57014") && !isCode(err, "55P03") { // query_canceled (the budget), lock_not_available
+		return err
+	}
+	return &BusyError{Reason: fmt.Sprintf("the locked phase did not fit its budget of %v (%v)", ph.budget, err)}
+}
+
+// end puts the run's own timeouts back; the caller commits next.
+func (ph *lockedPhase) end(ctx context.Context) error {
+	if _, err := ph.tx.ExecContext(ctx, "SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', '0', true)",
+		ph.runTimeout); err != nil {
+		return fmt.Errorf("end the locked phase: %w", err)
 	}
 	return nil
+}
+
+func isCode(err error, code pq.ErrorCode) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == code
 }

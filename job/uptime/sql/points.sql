@@ -1,6 +1,7 @@
--- The leaderboard points (job/leaderboard) of every user who got new contributions, per
--- contribution type: the sums the scan took, plus this run's new ones. The scan ran under the
--- run's lock on the contributions, so they are still the sums at commit.
+-- The leaderboard points (job/leaderboard) of every user in scope with Uptime, per contribution
+-- type, so that a total the app left stale is set right every night as well. A user the app did
+-- not touch since the scan has the scan's sums plus this run's new days; a changed one, the sums
+-- the locked phase read afresh.
 --   $1 the Uptime type's id
 WITH new_points AS (
     SELECT m.user_id, sum(d.frozen) AS points
@@ -9,6 +10,11 @@ WITH new_points AS (
     GROUP BY m.user_id
 )
 INSERT INTO leaderboard_points (user_id, type_id, points)
-SELECT s.user_id, s.type_id, s.points + CASE WHEN s.type_id = $1 THEN n.points ELSE 0 END
+SELECT s.user_id, s.type_id, s.points + CASE WHEN s.type_id = $1 THEN coalesce(n.points, 0) ELSE 0 END
 FROM uptime_sums AS s
-JOIN new_points AS n USING (user_id)
+JOIN uptime_starts AS st USING (user_id)
+LEFT JOIN new_points AS n USING (user_id)
+WHERE NOT EXISTS (SELECT 1 FROM uptime_changed AS ch WHERE ch.user_id = s.user_id)
+UNION ALL
+SELECT user_id, type_id, points
+FROM uptime_recount

@@ -2,7 +2,8 @@
 -- UTC days have Uptime, as 64-day bitmaps, and each user's points per contribution type, from
 -- which the leaderboard totals follow without reading the table again. Undated rows count for
 -- points and start nothing. (The transaction's TimeZone is UTC, so ::date is the UTC day.) A real
--- run holds an EXCLUSIVE lock on the table by now, so what this reads cannot change before commit.
+-- run reads it without a table lock: what the app commits after this statement, the locked phase
+-- catches up with (catch_up.sql).
 --   $1 the Uptime type's id
 --   $2 the user ids to limit the run to (NULL: everyone)
 WITH contributions AS (
@@ -19,13 +20,14 @@ scanned AS (
     SELECT user_id, type_id, day / 64 AS block,
            sum(points) AS points,
            bit_or(1::bigint << (day % 64)) AS days,
-           min(day) AS first_day
+           min(day) AS first_day,
+           count(*) AS rows
     FROM contributions
     GROUP BY user_id, type_id, day / 64
 ),
 blocks AS (
-    INSERT INTO uptime_blocks (user_id, block, days, first_day)
-    SELECT user_id, block, days, DATE '0001-01-01' + first_day
+    INSERT INTO uptime_blocks (user_id, block, days, first_day, rows)
+    SELECT user_id, block, days, DATE '0001-01-01' + first_day, rows
     FROM scanned
     WHERE block IS NOT NULL
 )

@@ -4,7 +4,8 @@ CREATE TEMP TABLE uptime_blocks (
     user_id   bigint NOT NULL,
     block     integer NOT NULL,
     days      bigint NOT NULL,  -- bit n set: the user has Uptime on day block * 64 + n
-    first_day date NOT NULL
+    first_day date NOT NULL,
+    rows      bigint NOT NULL   -- Uptime rows in the block: more than its bits, and a day is doubled
 ) ON COMMIT DROP;
 
 CREATE TEMP TABLE uptime_sums (
@@ -31,4 +32,31 @@ CREATE TEMP TABLE uptime_days (
 CREATE TEMP TABLE uptime_missing (
     user_id bigint NOT NULL,
     day     date NOT NULL
+) ON COMMIT DROP;
+
+-- Every leaderboard entry's total as it was before the scan: an entry whose total has moved by the
+-- locked phase belongs to a user the app changed meanwhile (catch_up.sql).
+CREATE TEMP TABLE uptime_entries (
+    user_id bigint NOT NULL,
+    board   bigint NOT NULL,    -- category id; 0 for the global board
+    total   bigint NOT NULL
+) ON COMMIT DROP;
+
+-- User-days with more than one Uptime contribution, found by the scan or by the locked phase.
+CREATE TEMP TABLE uptime_doubled (
+    user_id bigint NOT NULL,
+    day     date NOT NULL,
+    PRIMARY KEY (user_id, day)
+) ON COMMIT DROP;
+
+-- Users whose contributions changed after the scan: the locked phase reads them afresh.
+CREATE TEMP TABLE uptime_changed (
+    user_id bigint PRIMARY KEY
+) ON COMMIT DROP;
+
+-- Their points per contribution type as the locked phase found them, this run's rows included.
+CREATE TEMP TABLE uptime_recount (
+    user_id bigint NOT NULL,
+    type_id bigint NOT NULL,
+    points  bigint NOT NULL
 ) ON COMMIT DROP;
