@@ -13,7 +13,7 @@ import (
 
 // invariants counts what must never happen, whatever the interleaving of the job and the app.
 type invariants struct {
-	DuplicateDays    int64 // user-days with more than one Uptime contribution
+	DuplicateDays    int64 // user-days with a generated Uptime contribution and any other
 	DuplicateEntries int64 // (user, board) pairs with more than one entry
 	WrongTotals      int64 // entries whose total is not the sum of their contributions
 	MissingEntries   int64 // boards a user has contributions in but no entry
@@ -42,7 +42,8 @@ func checkInvariants(t *testing.T, db *testdb.DB) invariants {
 		         SELECT 1 FROM contributions_contribution AS c
 		         JOIN contributions_contributiontype AS t ON t.id = c.contribution_type_id AND t.name = 'Uptime'
 		         WHERE c.contribution_date IS NOT NULL
-		         GROUP BY c.user_id, (c.contribution_date AT TIME ZONE 'UTC')::date HAVING count(*) > 1) AS d),
+		         GROUP BY c.user_id, (c.contribution_date AT TIME ZONE 'UTC')::date
+		         HAVING count(*) > 1 AND bool_or(c.notes LIKE 'Auto-generated daily uptime for %')) AS d),
 		    (SELECT count(*) FROM (SELECT 1 FROM entries GROUP BY user_id, board HAVING count(*) > 1) AS d),
 		    (SELECT count(*) FROM entries AS e LEFT JOIN expected AS x USING (user_id, board)
 		     WHERE e.total_points IS DISTINCT FROM coalesce(x.total, 0)),
@@ -56,61 +57,58 @@ func checkInvariants(t *testing.T, db *testdb.DB) invariants {
 	return v
 }
 
-// checkWritersKept fails if anything a writer committed is gone or changed.
-func checkWritersKept(t *testing.T, db *testdb.DB, ws []*writer) {
+// checkWritersKept fails if anything a writer committed is gone.
+func checkWritersKept(t *testing.T, db *testdb.DB, ws []*appWriter) {
 	t.Helper()
 	for _, w := range ws {
 		var found int
 		if err := db.QueryRow("SELECT count(*) FROM contributions_contribution WHERE id = ANY ($1)",
-			pq.Array(w.inserted)).Scan(&found); err != nil {
+			pq.Array(w.committed)).Scan(&found); err != nil {
 			t.Fatal(err)
 		}
-		if found != len(w.inserted) {
-			t.Errorf("%d of a writer's %d committed contributions are gone", len(w.inserted)-found, len(w.inserted))
-		}
-		for id, value := range w.lastValue {
-			var got int64
-			if err := db.QueryRow("SELECT frozen_global_points FROM contributions_contribution WHERE id = $1", id).Scan(&got); err != nil {
-				t.Fatal(err)
-			}
-			if got != value {
-				t.Errorf("contribution %d has %d points, the writer committed %d", id, got, value)
-			}
+		if found != len(w.committed) {
+			t.Errorf("%d of a writer's %d committed contributions are gone", len(w.committed)-found, len(w.committed))
 		}
 	}
 }
 
-// writerWaits is the longest writer transaction that overlapped the job, the longest one
-// before the job started, the count of transactions and of errors.
-type writerWaits struct {
-	during, alone time.Duration
-	txs, errors   int
-	firstError    error
+// appWaits is what the app's statements felt: the longest one that overlapped the job, the
+// longest before the job started, the 95th percentile of contribution inserts during the job,
+// and how many statements there were.
+type appWaits struct {
+	during, alone, insertP95 time.Duration
+	statements               int
+	longest                  appStatement // the one that waited longest beside the job
 }
 
-func measureWriters(ws []*writer, jobStart, jobEnd time.Time) writerWaits {
-	var m writerWaits
+func measureApp(ws []*appWriter, jobStart, jobEnd time.Time) appWaits {
+	var m appWaits
+	var inserts []time.Duration
 	for _, w := range ws {
-		for _, tx := range w.log {
-			m.txs++
-			if tx.err != nil {
-				m.errors++
-				if m.firstError == nil {
-					m.firstError = tx.err
+		for _, s := range w.stmts {
+			m.statements++
+			end := s.start.Add(s.took)
+			switch {
+			case end.After(jobStart) && s.start.Before(jobEnd):
+				if s.took > m.during {
+					m.during, m.longest = s.took, s
 				}
-			}
-			d := tx.end.Sub(tx.start)
-			if tx.end.After(jobStart) && tx.start.Before(jobEnd) {
-				m.during = max(m.during, d)
-			} else if tx.end.Before(jobStart) {
-				m.alone = max(m.alone, d)
+				if s.path != "delete user" {
+					inserts = append(inserts, s.took)
+				}
+			case end.Before(jobStart):
+				m.alone = max(m.alone, s.took)
 			}
 		}
+	}
+	if len(inserts) > 0 {
+		slices.Sort(inserts)
+		m.insertP95 = inserts[len(inserts)*95/100]
 	}
 	return m
 }
 
-// writerRun is one run of the job with writers hammering the same users.
+// writerRun is one run of the job with the app's writers saving for the same users.
 type writerRun struct {
 	name    string
 	scale   testdb.Scale
@@ -128,39 +126,47 @@ func (wr writerRun) args() []string {
 	return args
 }
 
-// runWithWriters runs the job on a clone of tpl while writers save, and checks every invariant.
-func runWithWriters(t *testing.T, tpl template, wr writerRun, seed uint64) writerWaits {
+// runWithWriters runs the job on a clone of tpl while the app's writers save; then, the writers
+// stopped, the next run, after which every invariant holds.
+func runWithWriters(t *testing.T, tpl template, wr writerRun, seed uint64) appWaits {
 	t.Helper()
 	db := tpl.clone(t)
-	stop := startWriters(t, db, wr.writers, seed, wr.scale.HistoryFrom)
-	time.Sleep(300 * time.Millisecond) // the writers' pace without the job
+	stop := startAppWriters(t, db, wr.writers, seed, wr.scale.HistoryFrom)
+	time.Sleep(500 * time.Millisecond) // the writers' pace without the job
+	watch := watchJobBlocks(t, db)
 	jobStart := time.Now()
 	r := runJob(t, jobEnv(db.URL), wr.args()...)
 	jobEnd := time.Now()
 	time.Sleep(300 * time.Millisecond) // writers blocked by the job finish and a few more run after it
+	blocks := watch()
 	ws := stop()
 	r.expect(t, exitOK)
 	if num(t, r.summary(t), "contributions_created") == 0 {
 		t.Fatalf("%s seed %d: the job created nothing, so it proves nothing", wr.name, seed)
 	}
-	m := measureWriters(ws, jobStart, jobEnd)
-	if m.errors > 0 {
-		t.Errorf("%s seed %d: %d of %d writer transactions failed; the first: %v", wr.name, seed, m.errors, m.txs, m.firstError)
+	m := measureApp(ws, jobStart, jobEnd)
+	if errs := jobErrors(ws, blocks.jobPIDs); len(errs) > 0 {
+		t.Errorf("%s seed %d: the job failed %d app statements; the first: %s", wr.name, seed, len(errs), errs[0])
 	}
-	if v := checkInvariants(t, db); v != (invariants{}) {
-		t.Errorf("%s seed %d: invariants violated: %+v", wr.name, seed, v)
+	if blocks.longest > time.Second {
+		t.Errorf("%s seed %d: an app session waited %v on the job", wr.name, seed, blocks.longest)
 	}
 	checkWritersKept(t, db, ws)
-	if wr.window == 0 {
-		checkComplete(t, db)
+	// The next run repairs what the app's own races left (docs/architecture.md, "What the app pays").
+	runJob(t, jobEnv(db.URL), wr.args()...).expect(t, exitOK)
+	if v := checkInvariants(t, db); v != (invariants{}) {
+		t.Errorf("%s seed %d: invariants violated after the next run: %+v", wr.name, seed, v)
 	}
-	t.Logf("%s seed %d: job %v, %d writer transactions, longest writer wait %v during the job (%v without it)",
-		wr.name, seed, r.Elapsed.Round(time.Millisecond), m.txs, m.during.Round(time.Millisecond), m.alone.Round(time.Millisecond))
+	t.Logf("%s seed %d: job %v; the app: %d statements, longest wait on the job %v, inserts p95 %v, "+
+		"longest statement %v beside the job and %v before it, %d errors of its own (deadlocks among its re-ranks)",
+		wr.name, seed, r.Elapsed.Round(time.Millisecond), m.statements, blocks.longest.Round(time.Millisecond),
+		m.insertP95.Round(time.Millisecond), m.during.Round(time.Millisecond), m.alone.Round(time.Millisecond), len(appErrors(ws)))
 	return m
 }
 
-// The job beside Django-shaped writers, nightly and as a backfill, over several seeds: every
-// invariant holds after each run, and no writer transaction fails.
+// The job beside the app's write paths, nightly and as a backfill, over several seeds: no app
+// statement fails, none waits more than a second longer than it does without the job, nothing
+// the app committed is lost, and after the next run every invariant holds.
 func TestBesideDjangoWriters(t *testing.T) {
 	t.Parallel()
 	seeds := rounds(3, 10)
@@ -186,12 +192,13 @@ func TestBesideDjangoWriters(t *testing.T) {
 	for _, wr := range runs {
 		t.Run(wr.name, func(t *testing.T) {
 			tpl := templates[wr.scale]
-			var during []time.Duration
 			for s := 1; s <= seeds; s++ {
-				during = append(during, runWithWriters(t, tpl, wr, uint64(s)).during)
+				m := runWithWriters(t, tpl, wr, uint64(s))
 				total++
+				if m.insertP95 > 500*time.Millisecond {
+					t.Errorf("seed %d: app statements' p95 beside the job was %v", s, m.insertP95)
+				}
 			}
-			t.Logf("longest writer wait during the job over %d seeds: %v", seeds, slices.Max(during).Round(time.Millisecond))
 		})
 	}
 	if !t.Failed() {

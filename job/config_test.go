@@ -41,13 +41,14 @@ func withURL(env map[string]string) map[string]string {
 // defaults is the config of a run given nothing but DATABASE_URL; edit changes it.
 func defaults(edit func(*config)) config {
 	cfg := config{
-		DatabaseURL: testURL,
-		Environment: "local",
-		Options:     uptime.Options{Points: 1, Now: testNow},
-		Timeout:     10 * time.Minute,
-		DBWait:      60 * time.Second,
-		LockWait:    2 * time.Minute,
-		RunKind:     runManual,
+		DatabaseURL:  testURL,
+		Environment:  "local",
+		Options:      uptime.Options{Points: 1, Now: testNow},
+		Timeout:      10 * time.Minute,
+		DBWait:       60 * time.Second,
+		LockWait:     2 * time.Minute,
+		LockedBudget: 500 * time.Millisecond,
+		RunKind:      runManual,
 	}
 	if edit != nil {
 		edit(&cfg)

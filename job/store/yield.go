@@ -64,8 +64,10 @@ type Yielder struct {
 	stop    context.CancelFunc
 }
 
-// waitersSQL lists client sessions that wait for a lock the run's session holds, with how long
-// they have waited (pg_locks.waitstart on PostgreSQL 14 and later; the state's age before).
+// waitersSQL finds the client session that has waited longest for a lock the run's session
+// holds, with how long (pg_locks.waitstart on PostgreSQL 14 and later; the state's age before).
+// With $2 (the locked phase), only waits for a row count: waits for the table locks are the
+// phase's, bounded by its budget.
 const waitersSQL = `
 	SELECT a.pid, coalesce(a.application_name, '') AS application_name, coalesce(a.state, '') AS state,
 	       extract(epoch FROM clock_timestamp() - coalesce(w.since, a.state_change))::float8 AS seconds
@@ -74,6 +76,7 @@ const waitersSQL = `
 	    SELECT min((to_jsonb(l) ->> 'waitstart')::timestamptz) AS since
 	    FROM pg_catalog.pg_locks AS l WHERE l.pid = a.pid AND NOT l.granted) AS w ON true
 	WHERE a.wait_event_type = 'Lock' AND a.backend_type = 'client backend' AND a.pid <> $1
+	  AND (NOT $2 OR a.wait_event IN ('transactionid', 'tuple'))
 	  AND $1 = ANY (pg_catalog.pg_blocking_pids(a.pid))
 	ORDER BY seconds DESC
 	LIMIT 1`
@@ -95,7 +98,8 @@ func StartYielding(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, log *slog.Logg
 	return y, nil
 }
 
-// Pause stops giving way (the locked phase, whose waits its own budget bounds) or resumes it.
+// Pause stops giving way to sessions waiting for the run's table locks (the locked phase, whose
+// budget bounds those waits), or resumes it. Sessions waiting for a row are always given way to.
 func (y *Yielder) Pause(paused bool) { y.paused.Store(paused) }
 
 // Yielded returns the session the run gave way to since the last call, and forgets it.
@@ -119,9 +123,6 @@ func (y *Yielder) watch(ctx context.Context) {
 			return
 		case <-time.After(yieldPoll):
 		}
-		if y.paused.Load() {
-			continue
-		}
 		if err := y.check(ctx); err != nil && ctx.Err() == nil {
 			y.log.WarnContext(ctx, "cannot look for sessions waiting on the run", "error", err.Error())
 		}
@@ -134,14 +135,14 @@ func (y *Yielder) check(ctx context.Context) error {
 	pollCtx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	var b Blocker
-	err := y.conn.QueryRowContext(pollCtx, waitersSQL, y.runPID).Scan(&b.PID, &b.ApplicationName, &b.State, &b.Seconds)
+	err := y.conn.QueryRowContext(pollCtx, waitersSQL, y.runPID, y.paused.Load()).Scan(&b.PID, &b.ApplicationName, &b.State, &b.Seconds)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if b.Seconds < GiveWayAfter.Seconds() || y.paused.Load() {
+	if b.Seconds < GiveWayAfter.Seconds() {
 		return nil
 	}
 	y.yielded.Store(&b)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -17,8 +18,9 @@ import (
 // The locked phase holds EXCLUSIVE locks on contributions_contribution and
 // leaderboard_leaderboardentry, so that what it reads cannot go stale before the commit: the app's
 // writes to either table wait, its reads do not. Three rules keep those waits short:
-//   - the run asks for the locks only when no other session holds a conflicting one
-//     (pg_locks), so that it never queues, and with it every write behind it, after a long holder;
+//   - the run asks for the locks only when no session in a long transaction holds a conflicting
+//     one (pg_locks), so that it never queues, and with it every write behind it, after a long
+//     holder; it does outwait the saves in flight, which no run that stops writes can avoid;
 //   - each request waits at most lockAttempt, far below deadlock_timeout, so that where the run
 //     and the app wait on each other the run gives up first and PostgreSQL never picks a victim;
 //   - once the locks are held, every statement runs within what is left of the budget
@@ -28,8 +30,10 @@ import (
 // otherwise: with the time a new request waits, an app write waits well under a second.
 const DefaultLockedBudget = 500 * time.Millisecond
 
-// lockAttempt is the longest one request for the locks waits, unless deadlock_timeout is shorter.
-const lockAttempt = 50 * time.Millisecond
+// lockAttempt is the longest one request for the locks waits, unless half of deadlock_timeout is
+// shorter: long enough to outwait a save in flight, short enough that the saves queued behind
+// the request stay well under the app's one-second bound.
+const lockAttempt = 250 * time.Millisecond
 
 // lockPause is the longest pause between two looks at the locks' holders.
 const lockPause = 100 * time.Millisecond
@@ -58,8 +62,10 @@ type lockedPhase struct {
 	runTimeout string
 }
 
-// lockTables waits, without queueing, until it holds both locks; it gives up only when ctx ends,
-// with a BusyError naming the last session in the way.
+// lockTables asks for both locks whenever no session in a long transaction holds a conflicting
+// one, each time for lockAttempt at most, until it holds them; it gives up only when ctx ends,
+// with a BusyError naming the last session in the way. Saves already in flight are outwaited;
+// saves that arrive meanwhile wait behind the request, for lockAttempt at most.
 func (g Generator) lockTables(ctx context.Context, tx *sqlx.Tx) (*lockedPhase, error) {
 	ph := &lockedPhase{tx: tx, log: g.Log, budget: g.LockedBudget}
 	if ph.budget <= 0 {
@@ -72,42 +78,70 @@ func (g Generator) lockTables(ctx context.Context, tx *sqlx.Tx) (*lockedPhase, e
 		return nil, fmt.Errorf("read the lock settings: %w", err)
 	}
 	wait := strconv.Itoa(max(min(int(lockAttempt.Milliseconds()), int(deadlockMS/2)), 1))
-	started, pause, last := time.Now(), time.Millisecond, ""
+	started, pause, last := time.Now(), time.Millisecond, holder{}
 	for attempt := 1; ; attempt++ {
-		holder, err := conflictingHolder(ctx, tx)
-		if err != nil {
+		h, err := conflictingHolder(ctx, tx)
+		if err != nil && ctx.Err() == nil {
 			return nil, err
 		}
-		if holder == "" {
-			g.pause(true)
-			err = tryLocks(ctx, tx, wait)
-			if err == nil {
+		if err == nil && !h.long() {
+			if err := g.tryLocks(ctx, tx, wait); err == nil {
 				ph.started = time.Now()
 				g.Log.InfoContext(ctx, "tables locked", "attempts", attempt, "waited_seconds", time.Since(started).Seconds())
 				return ph, nil
-			}
-			g.pause(false)
-			if !isCode(err, "55P03") { // lock_not_available: someone got in first; look again
+			} else if !isCode(err, "55P03") && ctx.Err() == nil { // lock_not_available: look again
 				return nil, fmt.Errorf("lock the contributions and the leaderboard: %w", err)
 			}
 		}
-		last = holder
+		if h.PID != 0 {
+			last = h
+		}
 		select {
 		case <-ctx.Done():
 			return nil, &BusyError{Reason: fmt.Sprintf("could not lock the contributions and the leaderboard in %d attempts over %.1f s",
-				attempt, time.Since(started).Seconds()), Holder: last}
+				attempt, time.Since(started).Seconds()), Holder: last.String()}
 		case <-time.After(rand.N(pause) + time.Millisecond): //nolint:gosec // jitter, not a secret
 		}
 		pause = min(pause*2, lockPause)
 	}
 }
 
-// conflictingHolderSQL names another session holding a lock on either table that EXCLUSIVE
+// A request queued behind a holder holds every save on the site for as long as the holder goes
+// on. The run queues behind an app save in flight (busy, and in a transaction younger than
+// longHolder), never behind one left open (idle in its transaction for longIdle) or a long one
+// (a batch, a VACUUM, an index build): it looks again later.
+const (
+	longHolder = 2 * time.Second
+	longIdle   = 200 * time.Millisecond
+)
+
+// holder is a session holding a lock the run needs.
+type holder struct {
+	PID             int     `db:"pid"`
+	ApplicationName string  `db:"application_name"`
+	State           string  `db:"state"`
+	Seconds         float64 `db:"seconds"`      // the age of its transaction
+	StateSeconds    float64 `db:"state_seconds"` // how long it has been in its state
+}
+
+func (h holder) long() bool {
+	return h.Seconds >= longHolder.Seconds() ||
+		strings.HasPrefix(h.State, "idle in transaction") && h.StateSeconds >= longIdle.Seconds()
+}
+
+func (h holder) String() string {
+	if h.PID == 0 {
+		return ""
+	}
+	return fmt.Sprintf("pid %d (application_name %q, %s, in a transaction for %.1f s)", h.PID, h.ApplicationName, h.State, h.Seconds)
+}
+
+// conflictingHolderSQL finds another session holding a lock on either table that EXCLUSIVE
 // would wait for (any but ACCESS SHARE), the one in the oldest transaction first.
 const conflictingHolderSQL = `
-	SELECT format('pid %s (application_name %L, %s for %s s)', a.pid, a.application_name,
-	              coalesce(a.state, a.backend_type),
-	              round(extract(epoch FROM clock_timestamp() - coalesce(a.xact_start, a.backend_start))::numeric, 1))
+	SELECT a.pid, coalesce(a.application_name, '') AS application_name, coalesce(a.state, a.backend_type) AS state,
+	       coalesce(extract(epoch FROM clock_timestamp() - a.xact_start)::float8, 0) AS seconds,
+	       coalesce(extract(epoch FROM clock_timestamp() - a.state_change)::float8, 0) AS state_seconds
 	FROM pg_catalog.pg_locks AS l
 	JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
 	WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_catalog.pg_backend_pid()
@@ -117,21 +151,31 @@ const conflictingHolderSQL = `
 	ORDER BY a.xact_start NULLS LAST
 	LIMIT 1`
 
-func conflictingHolder(ctx context.Context, tx *sqlx.Tx) (string, error) {
-	var holder string
-	err := tx.GetContext(ctx, &holder, conflictingHolderSQL)
+// conflictingHolder returns the holder in the oldest transaction; a zero holder when there is none.
+func conflictingHolder(ctx context.Context, tx *sqlx.Tx) (holder, error) {
+	var h holder
+	err := tx.GetContext(ctx, &h, conflictingHolderSQL)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
+		return holder{}, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("look for the holders of the table locks: %w", err)
+		return holder{}, fmt.Errorf("look for the holders of the table locks: %w", err)
 	}
-	return holder, nil
+	return h, nil
 }
 
 // tryLocks asks for both locks, waiting at most wait milliseconds, inside a savepoint: a request
 // that timed out must not abort the run's transaction.
-func tryLocks(ctx context.Context, tx *sqlx.Tx, wait string) error {
+func (g Generator) tryLocks(ctx context.Context, tx *sqlx.Tx, wait string) error {
+	g.pause(true)
+	if err := lockOnce(ctx, tx, wait); err != nil {
+		g.pause(false)
+		return err
+	}
+	return nil
+}
+
+func lockOnce(ctx context.Context, tx *sqlx.Tx, wait string) error {
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT uptime_locked"); err != nil {
 		return err
 	}
@@ -186,14 +230,37 @@ func (ph *lockedPhase) explain(err error) error {
 	return &BusyError{Reason: fmt.Sprintf("the locked phase did not fit its budget of %v (%v)", ph.budget, err)}
 }
 
-// end puts the run's own timeouts back; the caller commits next.
+// end checks that no session waits for a row the run holds, then puts the run's own timeouts
+// back; the caller commits next. A session waiting for a row (a user's delete, or select_for_update,
+// meeting the key-share locks of the run's inserts) would go on after the commit into the run's
+// new rows: a delete's deferred foreign-key check would then fail the app's transaction. So the run
+// gives way instead, and comes back once the app is done.
 func (ph *lockedPhase) end(ctx context.Context) error {
+	var h holder
+	err := ph.tx.GetContext(ctx, &h, rowWaiterSQL)
+	switch {
+	case err == nil:
+		return &BusyError{Reason: "a session waits for a row the run's inserts refer to", Holder: h.String()}
+	case !errors.Is(err, sql.ErrNoRows):
+		return ph.explain(fmt.Errorf("look for sessions waiting on the run: %w", err))
+	}
 	if _, err := ph.tx.ExecContext(ctx, "SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', '0', true)",
 		ph.runTimeout); err != nil {
 		return fmt.Errorf("end the locked phase: %w", err)
 	}
 	return nil
 }
+
+// rowWaiterSQL finds a client session waiting for a row lock (not a table lock) the run holds.
+const rowWaiterSQL = `
+	SELECT a.pid, coalesce(a.application_name, '') AS application_name, coalesce(a.state, '') AS state,
+	       coalesce(extract(epoch FROM clock_timestamp() - a.xact_start)::float8, 0) AS seconds,
+	       coalesce(extract(epoch FROM clock_timestamp() - a.state_change)::float8, 0) AS state_seconds
+	FROM pg_catalog.pg_stat_activity AS a
+	WHERE a.wait_event_type = 'Lock' AND a.wait_event IN ('transactionid', 'tuple')
+	  AND a.backend_type = 'client backend'
+	  AND pg_catalog.pg_backend_pid() = ANY (pg_catalog.pg_blocking_pids(a.pid))
+	LIMIT 1`
 
 func isCode(err error, code pq.ErrorCode) bool {
 	var pqErr *pq.Error

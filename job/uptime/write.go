@@ -92,7 +92,7 @@ func (ph *lockedPhase) reconcile(ctx context.Context, opts Options, typeID int64
 	}
 	if r.all > 0 || r.kept > 0 {
 		ph.log.WarnContext(ctx, "days with more than one Uptime contribution", "removed", r.all,
-			"removed_of_this_run", r.ours, "left_because_referenced", r.kept)
+			"removed_of_this_run", r.ours, "left_entered_by_people_or_referenced", r.kept)
 	}
 	if _, err := ph.ExecContext(ctx, sqlRecount); err != nil {
 		return removed{}, ph.explain(fmt.Errorf("recount changed users: %w", err))
