@@ -7,8 +7,9 @@ package main
 //   - the admin add form saves in one transaction (the admin's atomic view);
 //   - the admin's create-validator form, in one transaction, asks exists() for the user, type and
 //     UTC day, then inserts: check-then-insert, with no lock;
-//   - the admin's user delete runs Django's collector: the user's evidence and highlights, their
-//     leaderboard entries, their contributions, their validator profile, then the user;
+//   - the admin's user delete runs Django's collector: it reads the user's contributions, deletes
+//     their leaderboard entries, evidence, highlights and validator profile, then the
+//     contributions it read, by id, then the user;
 //   - every contribution save runs the post_save signal: the user's totals, each read and written
 //     by update_or_create (SELECT ... FOR UPDATE, then UPDATE or INSERT), then every board
 //     re-ranked one UPDATE per entry.
@@ -224,11 +225,10 @@ func (a *appWriter) deleteUser(ctx context.Context) error {
 		return nil
 	}
 	err := a.atomic(ctx, func() ([]int64, error) {
+		// The collector reads the contributions (they have cascades of their own), then runs the
+		// fast deletes (entries, evidence, highlights, the validator profile), then deletes the
+		// contributions it read, by id, then the user.
 		contributions, err := a.ids(ctx, "SELECT id FROM contributions_contribution WHERE user_id = $1", user)
-		if err != nil {
-			return nil, err
-		}
-		entries, err := a.ids(ctx, "SELECT id FROM leaderboard_leaderboardentry WHERE user_id = $1", user)
 		if err != nil {
 			return nil, err
 		}
@@ -236,11 +236,11 @@ func (a *appWriter) deleteUser(ctx context.Context) error {
 			sql string
 			ids []int64
 		}{
+			{"DELETE FROM leaderboard_leaderboardentry WHERE user_id = ANY ($1)", []int64{user}},
 			{"DELETE FROM contributions_evidence WHERE contribution_id = ANY ($1)", contributions},
 			{"DELETE FROM contributions_contributionhighlight WHERE contribution_id = ANY ($1)", contributions},
-			{"DELETE FROM leaderboard_leaderboardentry WHERE id = ANY ($1)", entries},
-			{"DELETE FROM contributions_contribution WHERE id = ANY ($1)", contributions},
 			{"DELETE FROM validators_validator WHERE user_id = ANY ($1)", []int64{user}},
+			{"DELETE FROM contributions_contribution WHERE id = ANY ($1)", contributions},
 			{"DELETE FROM users_user WHERE id = ANY ($1)", []int64{user}},
 		} {
 			if _, err := a.exec(ctx, q.sql, pq.Array(q.ids)); err != nil {

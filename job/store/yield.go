@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -62,24 +61,23 @@ type Yielder struct {
 	paused  atomic.Bool
 	yielded atomic.Pointer[Blocker]
 	stop    context.CancelFunc
+	seen    map[int]time.Time // when a wait was first seen, where pg_locks has no waitstart
 }
 
-// waitersSQL finds the client session that has waited longest for a lock the run's session
-// holds, with how long (pg_locks.waitstart on PostgreSQL 14 and later; the state's age before).
-// With $2 (the locked phase), only waits for a row count: waits for the table locks are the
-// phase's, bounded by its budget.
+// waitersSQL finds the client session that has waited longest for a lock the run's session $1
+// holds. It reads pg_locks, which every role may read (pg_stat_activity hides other roles' wait
+// events), and how long from pg_locks.waitstart (PostgreSQL 14 and later; NULL before, when the
+// Yielder counts from when it first saw the wait). With $2 (the locked phase), only waits for a
+// row count: waits for the table locks are the phase's, bounded by its budget.
 const waitersSQL = `
-	SELECT a.pid, coalesce(a.application_name, '') AS application_name, coalesce(a.state, '') AS state,
-	       extract(epoch FROM clock_timestamp() - coalesce(w.since, a.state_change))::float8 AS seconds
-	FROM pg_catalog.pg_stat_activity AS a
-	LEFT JOIN LATERAL (
-	    SELECT min((to_jsonb(l) ->> 'waitstart')::timestamptz) AS since
-	    FROM pg_catalog.pg_locks AS l WHERE l.pid = a.pid AND NOT l.granted) AS w ON true
-	WHERE a.wait_event_type = 'Lock' AND a.backend_type = 'client backend' AND a.pid <> $1
-	  AND (NOT $2 OR a.wait_event IN ('transactionid', 'tuple'))
-	  AND $1 = ANY (pg_catalog.pg_blocking_pids(a.pid))
-	ORDER BY seconds DESC
-	LIMIT 1`
+	SELECT l.pid, coalesce(a.application_name, '') AS application_name, l.locktype,
+	       coalesce(extract(epoch FROM clock_timestamp() - (to_jsonb(l) ->> 'waitstart')::timestamptz)::float8, -1) AS seconds
+	FROM pg_catalog.pg_locks AS l
+	JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
+	WHERE NOT l.granted AND l.pid <> $1 AND a.backend_type = 'client backend'
+	  AND (NOT $2 OR l.locktype IN ('transactionid', 'tuple'))
+	  AND $1 = ANY (pg_catalog.pg_blocking_pids(l.pid))
+	ORDER BY seconds DESC`
 
 // StartYielding watches for sessions waiting on the run's transaction tx, on a connection of
 // db's own. Stop it with Close.
@@ -93,7 +91,7 @@ func StartYielding(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, log *slog.Logg
 		return nil, fmt.Errorf("open the watching session: %w", err)
 	}
 	ctx, stop := context.WithCancel(ctx)
-	y := &Yielder{conn: conn, runPID: runPID, log: log, stop: stop}
+	y := &Yielder{conn: conn, runPID: runPID, log: log, stop: stop, seen: map[int]time.Time{}}
 	go y.watch(ctx)
 	return y, nil
 }
@@ -130,24 +128,62 @@ func (y *Yielder) watch(ctx context.Context) {
 }
 
 // check cancels the run's statement when a session has waited on it for GiveWayAfter. It cancels
-// again at every poll while one still waits: a cancel that arrives between two statements is lost.
+// again at every poll while one still waits: a cancel that arrives between two statements is lost
+// (the run also asks Check between its statements).
 func (y *Yielder) check(ctx context.Context) error {
 	pollCtx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	var b Blocker
-	err := y.conn.QueryRowContext(pollCtx, waitersSQL, y.runPID, y.paused.Load()).Scan(&b.PID, &b.ApplicationName, &b.State, &b.Seconds)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	}
+	waiters, err := y.waiters(pollCtx)
 	if err != nil {
 		return err
 	}
-	if b.Seconds < GiveWayAfter.Seconds() {
-		return nil
+	for _, b := range waiters {
+		if b.Seconds < GiveWayAfter.Seconds() {
+			continue
+		}
+		y.yielded.Store(&b)
+		_, err := y.conn.ExecContext(pollCtx, "SELECT pg_catalog.pg_cancel_backend($1)", y.runPID)
+		return err
 	}
-	y.yielded.Store(&b)
-	_, err = y.conn.ExecContext(pollCtx, "SELECT pg_catalog.pg_cancel_backend($1)", y.runPID)
-	return err
+	return nil
+}
+
+// waiters lists the sessions waiting on the run, with how long each has waited.
+func (y *Yielder) waiters(ctx context.Context) ([]Blocker, error) {
+	rows, err := y.conn.QueryContext(ctx, waitersSQL, y.runPID, y.paused.Load())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Blocker
+	now, seen := time.Now(), map[int]time.Time{}
+	for rows.Next() {
+		var b Blocker
+		if err := rows.Scan(&b.PID, &b.ApplicationName, &b.State, &b.Seconds); err != nil {
+			return nil, err
+		}
+		first, ok := y.seen[b.PID]
+		if !ok {
+			first = now
+		}
+		seen[b.PID] = first
+		if b.Seconds < 0 { // no waitstart before PostgreSQL 14
+			b.Seconds = now.Sub(first).Seconds()
+		}
+		b.State = "waiting for a " + b.State + " lock"
+		out = append(out, b)
+	}
+	y.seen = seen
+	return out, rows.Err()
+}
+
+// Check returns a *YieldError once the run has given way, so that a run between statements (its
+// cancel then lost) stops too.
+func (y *Yielder) Check() error {
+	if b := y.yielded.Load(); b != nil {
+		return &YieldError{Reason: "gave way to a session that waited on the run", Blocker: *b}
+	}
+	return nil
 }
 
 // GaveWay turns err, the failure of a statement the Yielder cancelled, into a *YieldError

@@ -68,11 +68,18 @@ type UserDays struct {
 // rolls back for a dry run or on any error.
 type Generator struct {
 	Log *slog.Logger
-	// Watch is told when the locked phase starts and ends (store.Yielder, which gives way to app
-	// sessions that wait on the run, except in the locked phase, whose budget bounds their wait).
-	Watch interface{ Pause(bool) }
+	// Watch gives way to app sessions that wait on the run (store.Yielder): told when the locked
+	// phase starts (whose budget bounds the waits for its table locks), and asked between the
+	// run's statements whether it has given way. Nil watches nothing.
+	Watch Watch
 	// LockedBudget is how long the run may hold its table locks; 0 means DefaultLockedBudget.
 	LockedBudget time.Duration
+}
+
+// Watch is what the generator needs of store.Yielder.
+type Watch interface {
+	Pause(bool)
+	Check() error
 }
 
 // uptimeType is the contribution type named exactly "Uptime".

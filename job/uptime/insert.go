@@ -30,7 +30,8 @@ func (g Generator) insert(ctx context.Context, tx *sqlx.Tx, opts Options, typeID
 	if _, err := tx.ExecContext(ctx, "SET CONSTRAINTS ALL IMMEDIATE"); err != nil {
 		return nil, fmt.Errorf("make the constraints immediate: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, "SELECT set_config('lock_timeout', $1, true)", insertLockWait); err != nil {
+	// A savepoint, so that after a lock wait that timed out the run can still ask who held it.
+	if _, err := tx.ExecContext(ctx, "SELECT set_config('lock_timeout', $1, true); SAVEPOINT uptime_insert", insertLockWait); err != nil {
 		return nil, fmt.Errorf("set lock_timeout: %w", err)
 	}
 	var pages int64
@@ -50,7 +51,7 @@ func (g Generator) insert(ctx context.Context, tx *sqlx.Tx, opts Options, typeID
 		var n, lo, hi int64
 		err := tx.QueryRowContext(ctx, sqlInsert, opts.Now, typeID, opts.Points, tid(first), tid(next)).Scan(&n, &lo, &hi)
 		if err != nil {
-			return nil, insertError(written, planned, err)
+			return nil, insertError(ctx, tx, written, planned, err)
 		}
 		written += n
 		if n > 0 && hi-lo+1 == n { // no app row took an id in between
@@ -72,15 +73,35 @@ func (g Generator) insert(ctx context.Context, tx *sqlx.Tx, opts Options, typeID
 const insertLockWait = "250"
 
 // insertError says what an insert that failed ran into. A row lock held too long, or a user
-// deleted since the plan, means the app is busy with that user: the run tries again.
-func insertError(written, planned int64, err error) error {
+// deleted since the plan, means the app is busy with that user: the run tries again later.
+func insertError(ctx context.Context, tx *sqlx.Tx, written, planned int64, err error) error {
 	switch {
 	case isCode(err, "55P03"):
-		return &BusyError{Reason: "a user or the Uptime type the new contributions refer to stayed locked by another session"}
+		return &BusyError{Reason: "a user the new contributions refer to stayed locked by another session",
+			Holder: rowLocker(ctx, tx).String()}
 	case isCode(err, "23503"):
 		return &BusyError{Reason: "a user was deleted while the run inserted their days"}
 	}
 	return fmt.Errorf("insert contributions (%d of %d written): %w", written, planned, err)
+}
+
+// rowLocker names the session most likely to hold the row lock an insert waited for: the one in
+// the oldest transaction that locks or writes rows of users_user.
+func rowLocker(ctx context.Context, tx *sqlx.Tx) holder {
+	var h holder
+	if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT uptime_insert"); err != nil {
+		return h
+	}
+	_ = tx.GetContext(ctx, &h, `
+		SELECT a.pid, coalesce(a.application_name, '') AS application_name, coalesce(a.state, 'locking users') AS state,
+		       coalesce(extract(epoch FROM clock_timestamp() - a.xact_start)::float8, 0) AS seconds, 0::float8 AS state_seconds
+		FROM pg_catalog.pg_locks AS l
+		JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
+		WHERE l.locktype = 'relation' AND l.relation = 'public.users_user'::regclass AND l.granted
+		  AND l.mode IN ('RowShareLock', 'RowExclusiveLock') AND l.pid <> pg_catalog.pg_backend_pid()
+		ORDER BY a.xact_start NULLS LAST
+		LIMIT 1`)
+	return h
 }
 
 // chunkPages is how many pages of uptime_missing hold about insertChunkRows planned rows.

@@ -80,6 +80,9 @@ func (g Generator) lockTables(ctx context.Context, tx *sqlx.Tx) (*lockedPhase, e
 	wait := strconv.Itoa(max(min(int(lockAttempt.Milliseconds()), int(deadlockMS/2)), 1))
 	started, pause, last := time.Now(), time.Millisecond, holder{}
 	for attempt := 1; ; attempt++ {
+		if err := g.gaveWay(); err != nil {
+			return nil, err // between attempts the run runs no statement a cancel could stop
+		}
 		h, err := conflictingHolder(ctx, tx)
 		if err != nil && ctx.Err() == nil {
 			return nil, err
@@ -235,7 +238,10 @@ func (ph *lockedPhase) explain(err error) error {
 // meeting the key-share locks of the run's inserts) would go on after the commit into the run's
 // new rows: a delete's deferred foreign-key check would then fail the app's transaction. So the run
 // gives way instead, and comes back once the app is done.
-func (ph *lockedPhase) end(ctx context.Context) error {
+func (ph *lockedPhase) end(ctx context.Context, g Generator) error {
+	if err := g.gaveWay(); err != nil {
+		return err
+	}
 	var h holder
 	err := ph.tx.GetContext(ctx, &h, rowWaiterSQL)
 	switch {
@@ -252,14 +258,14 @@ func (ph *lockedPhase) end(ctx context.Context) error {
 }
 
 // rowWaiterSQL finds a client session waiting for a row lock (not a table lock) the run holds.
+// It reads pg_locks, which every role may read: pg_stat_activity hides other roles' waits.
 const rowWaiterSQL = `
-	SELECT a.pid, coalesce(a.application_name, '') AS application_name, coalesce(a.state, '') AS state,
-	       coalesce(extract(epoch FROM clock_timestamp() - a.xact_start)::float8, 0) AS seconds,
-	       coalesce(extract(epoch FROM clock_timestamp() - a.state_change)::float8, 0) AS state_seconds
-	FROM pg_catalog.pg_stat_activity AS a
-	WHERE a.wait_event_type = 'Lock' AND a.wait_event IN ('transactionid', 'tuple')
-	  AND a.backend_type = 'client backend'
-	  AND pg_catalog.pg_backend_pid() = ANY (pg_catalog.pg_blocking_pids(a.pid))
+	SELECT l.pid, coalesce(a.application_name, '') AS application_name, 'waiting for a ' || l.locktype || ' lock' AS state,
+	       coalesce(extract(epoch FROM clock_timestamp() - a.xact_start)::float8, 0) AS seconds, 0::float8 AS state_seconds
+	FROM pg_catalog.pg_locks AS l
+	JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
+	WHERE NOT l.granted AND l.locktype IN ('transactionid', 'tuple') AND a.backend_type = 'client backend'
+	  AND pg_catalog.pg_backend_pid() = ANY (pg_catalog.pg_blocking_pids(l.pid))
 	LIMIT 1`
 
 func isCode(err error, code pq.ErrorCode) bool {

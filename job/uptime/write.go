@@ -51,7 +51,7 @@ func (g Generator) write(ctx context.Context, tx *sqlx.Tx, opts Options, typ upt
 	if err != nil {
 		return res, ph.explain(err)
 	}
-	if err := ph.end(ctx); err != nil {
+	if err := ph.end(ctx, g); err != nil {
 		return res, err
 	}
 	res.EntriesUpdated, res.EntriesCreated, res.RanksChanged = changes.EntriesUpdated, changes.EntriesCreated, changes.RanksChanged
@@ -65,6 +65,14 @@ func (g Generator) pause(p bool) {
 	if g.Watch != nil {
 		g.Watch.Pause(p)
 	}
+}
+
+// gaveWay is the error of an attempt whose watch has given way to the app, or nil.
+func (g Generator) gaveWay() error {
+	if g.Watch == nil {
+		return nil
+	}
+	return g.Watch.Check()
 }
 
 // removed counts the doubled days' rows the locked phase deleted, and how many were this run's.
