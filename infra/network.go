@@ -60,8 +60,9 @@ func NewJobNetwork(scope constructs.Construct, id string, env Environment) *JobN
 				Mutable:          jsii.Bool(true),
 				AllowAllOutbound: jsii.Bool(false),
 			})
+		// EC2 refuses a rule description with an apostrophe (deploytime_ec2_test.go).
 		n.SecurityGroup.AddEgressRule(db, awsec2.Port_Tcp(jsii.Number(port)),
-			jsii.String("PostgreSQL to the database's security group"), jsii.Bool(false))
+			jsii.String("PostgreSQL to the database security group"), jsii.Bool(false))
 		db.AddIngressRule(n.SecurityGroup, awsec2.Port_Tcp(jsii.Number(port)),
 			jsii.String(fmt.Sprintf("tally-uptime %s nightly job", env.Name)), jsii.Bool(false))
 	} else if cidr := env.Network.DatabaseCIDR; cidr != "" {

@@ -63,7 +63,7 @@ func TestExistingVPC(t *testing.T) {
 	_, egress := s.one(t, "AWS::EC2::SecurityGroupEgress")
 	eq(t, "egress to the database", egress, map[string]any{
 		"GroupId": getAtt(sgID, "GroupId"), "DestinationSecurityGroupId": n.DatabaseSecurityGroupID,
-		"IpProtocol": "tcp", "FromPort": 6432, "ToPort": 6432, "Description": "PostgreSQL to the database's security group"})
+		"IpProtocol": "tcp", "FromPort": 6432, "ToPort": 6432, "Description": "PostgreSQL to the database security group"})
 	_, ingress := s.one(t, "AWS::EC2::SecurityGroupIngress")
 	eq(t, "ingress on the database's group", ingress, map[string]any{
 		"GroupId": n.DatabaseSecurityGroupID, "SourceSecurityGroupId": getAtt(sgID, "GroupId"),
