@@ -95,3 +95,35 @@ func TestExistingVPC(t *testing.T) {
 		t.Errorf("run-task command ignores Spot: %s", cmd)
 	}
 }
+
+// The flow-log role trusts the flow-log service only for this account's flow logs, as the VPC
+// User Guide recommends: "We recommend that you use the aws:SourceAccount and aws:SourceArn
+// condition keys to protect yourself against the confused deputy problem."
+func TestFlowLogRoleTrustHeldToThisAccount(t *testing.T) {
+	checked := 0
+	for name, s := range allStacks(t) {
+		for _, fl := range s.ofType("AWS::EC2::FlowLog") {
+			role := obj(props(fl)["DeliverLogsPermissionArn"])["Fn::GetAtt"]
+			if role == nil {
+				t.Errorf("%s: the flow log's role is not the stack's own: %s", name, jsonOf(props(fl)))
+				continue
+			}
+			trust := rendered(obj(props(s.res[arr(role)[0].(string)])["AssumeRolePolicyDocument"]))
+			account, region := s.env.Account, s.env.Region
+			if account == "" {
+				account, region = "${AWS::AccountId}", "${AWS::Region}"
+			}
+			eq(t, name+" flow-log role trust", obj(trust)["Statement"], []any{map[string]any{
+				"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": map[string]any{"Service": "vpc-flow-logs.amazonaws.com"},
+				"Condition": map[string]any{
+					"StringEquals": map[string]any{"aws:SourceAccount": account},
+					"ArnLike":      map[string]any{"aws:SourceArn": "arn:${AWS::Partition}:ec2:" + region + ":" + account + ":vpc-flow-log/*"},
+				},
+			}})
+			checked++
+		}
+	}
+	if checked < 2 {
+		t.Errorf("%d flow logs checked; the shipped stacks have one each", checked)
+	}
+}
