@@ -16,7 +16,12 @@ import (
 // The CDK context keys the app reads (cdk.json "context", or `cdk -c key=value`).
 const (
 	ContextGitHubRepository = "githubRepository"
-	ContextEnvironments     = "environments"
+	// ContextGitHubOwnerID and ContextGitHubRepositoryID are GitHub's numeric ids of the
+	// repository's owner and of the repository (gh api repos/OWNER/NAME --jq '.owner.id, .id'):
+	// the immutable OIDC subject names them.
+	ContextGitHubOwnerID      = "githubOwnerId"
+	ContextGitHubRepositoryID = "githubRepositoryId"
+	ContextEnvironments       = "environments"
 	// ContextSpot is the plain `-c spot=true`: the default of every
 	// environment's own "spot" key.
 	ContextSpot = "spot"
@@ -27,9 +32,11 @@ const (
 // repository may deploy it. Nothing here has a default; what is missing is
 // left out of the templates and named in a synth warning.
 type DeployContext struct {
-	GitHubRepository string
-	Spot             *bool
-	Environments     map[string]EnvironmentContext
+	GitHubRepository   string
+	GitHubOwnerID      string
+	GitHubRepositoryID string
+	Spot               *bool
+	Environments       map[string]EnvironmentContext
 }
 
 // EnvironmentContext is one entry of the "environments" context object. The
@@ -73,6 +80,9 @@ func ReadDeployContext(get func(key string) any) (DeployContext, error) {
 	if err := decodeContext(ContextSpot, get(ContextSpot), &c.Spot); err != nil {
 		return c, err
 	}
+	if err := c.readGitHubIDs(get); err != nil {
+		return c, err
+	}
 	var raw map[string]json.RawMessage
 	if err := decodeContext(ContextEnvironments, get(ContextEnvironments), &raw); err != nil {
 		return c, err
@@ -93,6 +103,32 @@ func ReadDeployContext(get func(key string) any) (DeployContext, error) {
 		return c, fmt.Errorf("context %s %q is not owner/name as on GitHub (no wildcards)", ContextGitHubRepository, c.GitHubRepository)
 	}
 	return c, nil
+}
+
+var gitHubIDPattern = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
+
+// readGitHubIDs reads githubOwnerId and githubRepositoryId: both or neither, each GitHub's
+// numeric id, and only beside githubRepository.
+func (c *DeployContext) readGitHubIDs(get func(key string) any) error {
+	ids := []struct {
+		key string
+		dst *string
+	}{{ContextGitHubOwnerID, &c.GitHubOwnerID}, {ContextGitHubRepositoryID, &c.GitHubRepositoryID}}
+	for _, id := range ids {
+		if err := decodeContext(id.key, get(id.key), id.dst); err != nil {
+			return err
+		}
+		if *id.dst != "" && !gitHubIDPattern.MatchString(*id.dst) {
+			return fmt.Errorf("context %s %q is not GitHub's numeric id (gh api repos/OWNER/NAME --jq '.owner.id, .id' prints both)", id.key, *id.dst)
+		}
+	}
+	switch {
+	case (c.GitHubOwnerID == "") != (c.GitHubRepositoryID == ""):
+		return fmt.Errorf("context %s and %s go together: GitHub's immutable OIDC subject names both", ContextGitHubOwnerID, ContextGitHubRepositoryID)
+	case c.GitHubOwnerID != "" && c.GitHubRepository == "":
+		return fmt.Errorf("context %s and %s need %s, the repository they are the ids of", ContextGitHubOwnerID, ContextGitHubRepositoryID, ContextGitHubRepository)
+	}
+	return nil
 }
 
 // decodeContext decodes one context value into dst. A string is taken as
@@ -187,8 +223,12 @@ func jsonKeys(t reflect.Type) []string {
 // that cannot exist. key is "environments.<name>".
 func (e EnvironmentContext) check(key string) error {
 	switch {
+	case e.Account == "":
+		return fmt.Errorf("context %s has no account: its stack is pinned to that AWS account, and with %s its GitHub role is created there", key, ContextGitHubRepository)
 	case !accountPattern.MatchString(e.Account):
 		return fmt.Errorf("context %s.account %q is not a 12-digit AWS account id", key, e.Account)
+	case e.Region == "":
+		return fmt.Errorf("context %s has no region: its stack is pinned to that region, and the GitHub role may assume only that region's CDK bootstrap roles", key)
 	case !regionPattern.MatchString(e.Region):
 		return fmt.Errorf("context %s.region %q is not an AWS region like eu-west-1", key, e.Region)
 	case len(e.AlarmEmails) == 0:

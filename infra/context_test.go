@@ -33,7 +33,8 @@ func TestReadDeployContextBothForms(t *testing.T) {
 		t.Fatal(err)
 	}
 	fromString, err := ReadDeployContext(contextOf(map[string]any{
-		ContextGitHubRepository: exampleRepository, ContextEnvironments: jsonOf(exampleContextObject(t)[ContextEnvironments])}))
+		ContextGitHubRepository: exampleRepository, ContextGitHubOwnerID: "81234567", ContextGitHubRepositoryID: "912345678",
+		ContextEnvironments: jsonOf(exampleContextObject(t)[ContextEnvironments])}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,5 +175,41 @@ func TestShippedEnvironmentsHoldNoDeployerValues(t *testing.T) {
 			t.Errorf("%s holds a deployer value; those come from the CDK context", e.Name)
 		}
 		eq(t, e.Name+" termination protection", e.TerminationProtection, e.Name == "prod")
+	}
+}
+
+// GitHub's ids: numeric strings, both or neither, and only beside the repository; an
+// environment without an account or region is told which key is missing and why.
+func TestContextGitHubIDsAndMissingKeys(t *testing.T) {
+	repo := map[string]any{ContextGitHubRepository: exampleRepository}
+	with := func(extra map[string]any) map[string]any {
+		out := map[string]any{}
+		for k, v := range repo {
+			out[k] = v
+		}
+		for k, v := range extra {
+			out[k] = v
+		}
+		return out
+	}
+	c, err := ReadDeployContext(contextOf(with(map[string]any{ContextGitHubOwnerID: "81234567", ContextGitHubRepositoryID: "912345678"})))
+	if err != nil || c.GitHubOwnerID != "81234567" || c.GitHubRepositoryID != "912345678" {
+		t.Errorf("ids: %+v, %v", c, err)
+	}
+	for name, tc := range map[string]struct {
+		ctx  map[string]any
+		want string
+	}{
+		"owner id a name":       {with(map[string]any{ContextGitHubOwnerID: "acme-corp", ContextGitHubRepositoryID: "912345678"}), `githubOwnerId "acme-corp" is not GitHub's numeric id`},
+		"repository id glob":    {with(map[string]any{ContextGitHubOwnerID: "81234567", ContextGitHubRepositoryID: "9*"}), `githubRepositoryId "9*" is not GitHub's numeric id`},
+		"one id only":           {with(map[string]any{ContextGitHubOwnerID: "81234567"}), "go together"},
+		"ids without repo":      {map[string]any{ContextGitHubOwnerID: "1", ContextGitHubRepositoryID: "2"}, "need githubRepository"},
+		"environment no acct":   {with(map[string]any{ContextEnvironments: `{"prod": {"region": "eu-west-1"}}`}), "environments.prod has no account: its stack is pinned to that AWS account, and with githubRepository its GitHub role is created there"},
+		"environment no region": {with(map[string]any{ContextEnvironments: `{"prod": {"account": "222222222222"}}`}), "environments.prod has no region"},
+	} {
+		_, err := ReadDeployContext(contextOf(tc.ctx))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), ". ") {
+			t.Errorf("%s: %v, want one sentence saying %q", name, err, tc.want)
+		}
 	}
 }

@@ -30,6 +30,10 @@ const (
 type GitHubTrust struct {
 	// Repository is "owner/name", exactly; no wildcards.
 	Repository string
+	// OwnerID and RepositoryID are GitHub's numeric ids of the owner and the repository. With
+	// them the roles trust GitHub's immutable subject (repo:OWNER@OWNER_ID/NAME@REPO_ID:...),
+	// which a repository created or renamed on or after 2026-07-15 gets; without them, the name form.
+	OwnerID, RepositoryID string
 	// Branch whose pushes may run `cdk diff` (with pull requests). Default "main".
 	Branch string
 	// Account and Region pin the stack; IAM is global, the region only hosts the stack.
@@ -60,20 +64,16 @@ func GitHubTrusts(repository string, envs []Environment) ([]GitHubTrust, error) 
 			return nil, fmt.Errorf("context %s needs the account and region of every environment (environments.%s): "+
 				"the GitHub trust is created in each environment's account", ContextGitHubRepository, e.Name)
 		}
-		i := slices.IndexFunc(out, func(t GitHubTrust) bool { return t.Account == e.Account })
-		if i < 0 {
-			out = append(out, GitHubTrust{Repository: repository, Account: e.Account, Region: e.Region})
-			i = len(out) - 1
+		// The trust boundary (docs/deploy.md): a role that may assume an account's CDK deploy
+		// role can deploy every stack of that account, so an environment's role keeps to its own
+		// environment only when no other environment lives in its account.
+		if i := slices.IndexFunc(out, func(t GitHubTrust) bool { return t.Account == e.Account }); i >= 0 {
+			return nil, fmt.Errorf("environments %s and %s share account %s; with %s each environment needs an account of its own, "+
+				"because a GitHub role that may deploy to an account can deploy every stack in it (docs/deploy.md, \"The trust boundary\")",
+				out[i].Environments[0].Name, e.Name, e.Account, ContextGitHubRepository)
 		}
-		t := &out[i]
-		t.Environments = append(t.Environments, e)
-		if p := e.GitHubOIDCProviderARN; p != "" {
-			if t.ExistingProviderARN != "" && t.ExistingProviderARN != p {
-				return nil, fmt.Errorf("environments in account %s name two GitHub OIDC providers, %s and %s; an account has one",
-					e.Account, t.ExistingProviderARN, p)
-			}
-			t.ExistingProviderARN = p
-		}
+		out = append(out, GitHubTrust{Repository: repository, Account: e.Account, Region: e.Region,
+			Environments: []Environment{e}, ExistingProviderARN: e.GitHubOIDCProviderARN})
 	}
 	return out, nil
 }
@@ -101,8 +101,12 @@ func (g GitHubTrust) Validate() error {
 	if !accountPattern.MatchString(g.Account) || !regionPattern.MatchString(g.Region) {
 		return fmt.Errorf("github: the trust needs a 12-digit account and a region, not %q and %q", g.Account, g.Region)
 	}
-	if len(g.Environments) == 0 {
-		return fmt.Errorf("github: account %s hosts no environment to trust GitHub with", g.Account)
+	if len(g.Environments) != 1 {
+		return fmt.Errorf("github: account %s hosts %d environments; the trust needs exactly one (docs/deploy.md, \"The trust boundary\")",
+			g.Account, len(g.Environments))
+	}
+	if (g.OwnerID == "") != (g.RepositoryID == "") || (g.OwnerID != "" && (!gitHubIDPattern.MatchString(g.OwnerID) || !gitHubIDPattern.MatchString(g.RepositoryID))) {
+		return fmt.Errorf("github: owner id %q and repository id %q are not both GitHub's numeric ids", g.OwnerID, g.RepositoryID)
 	}
 	for _, e := range g.Environments {
 		if e.Account != g.Account || e.GitHubRoleName() == GitHubDiffRoleName {
@@ -123,18 +127,26 @@ func (g GitHubTrust) Validate() error {
 // StackName is the trust stack of the account.
 func (g GitHubTrust) StackName() string { return GitHubStackPrefix + g.Account }
 
+// subjectRepo is the repository part of GitHub's default subject: "repo:OWNER/NAME", or with the
+// ids "repo:OWNER@OWNER_ID/NAME@REPO_ID" (GitHub Docs, OpenID Connect, "Immutable subject claims":
+// "The immutable ID is appended to each name with an @ delimiter").
+func (g GitHubTrust) subjectRepo() string {
+	if g.OwnerID == "" {
+		return "repo:" + g.Repository
+	}
+	owner, name, _ := strings.Cut(g.Repository, "/")
+	return fmt.Sprintf("repo:%s@%s/%s@%s", owner, g.OwnerID, name, g.RepositoryID)
+}
+
 // EnvironmentSubject is the OIDC "sub" claim of a job bound to the GitHub environment.
 func (g GitHubTrust) EnvironmentSubject(e Environment) string {
-	return fmt.Sprintf("repo:%s:environment:%s", g.Repository, e.Name)
+	return g.subjectRepo() + ":environment:" + e.Name
 }
 
 // DiffSubjects are the claims of the read-only `cdk diff` job: pull requests
 // of this repository and pushes to the branch, in GitHub's default format.
 func (g GitHubTrust) DiffSubjects() []string {
-	return []string{
-		fmt.Sprintf("repo:%s:pull_request", g.Repository),
-		fmt.Sprintf("repo:%s:ref:refs/heads/%s", g.Repository, g.Branch),
-	}
+	return []string{g.subjectRepo() + ":pull_request", g.subjectRepo() + ":ref:refs/heads/" + g.Branch}
 }
 
 // GitHubStack is one account's GitHub OIDC provider (or its import), one role
@@ -157,8 +169,20 @@ func NewGitHubStack(scope constructs.Construct, trust GitHubTrust) (*GitHubStack
 		StackName:   jsii.String(trust.StackName()),
 		Description: jsii.String("tally-uptime: the GitHub Actions OIDC trust and the roles its workflows deploy, run and diff with"),
 		Env:         &awscdk.Environment{Account: jsii.String(trust.Account), Region: jsii.String(trust.Region)},
+		// Deployed with the administrator's own credentials, not through the CDK bootstrap
+		// roles: the bootstrap execution policy denies every change to these roles and the
+		// provider, so no workflow can widen its own trust.
+		Synthesizer: awscdk.NewCliCredentialsStackSynthesizer(&awscdk.CliCredentialsStackSynthesizerProps{
+			Qualifier: jsii.String(trust.BootstrapQualifier),
+		}),
 	})
 	awscdk.Tags_Of(stack).Add(jsii.String("project"), jsii.String("tally-uptime"), nil)
+	if trust.OwnerID == "" {
+		awscdk.Annotations_Of(stack).AddWarningV2(jsii.String("tally-uptime:githubNameSubjects"), jsii.String(fmt.Sprintf(
+			"No %s and %s in the CDK context: the roles trust %s subjects, which a repository created or renamed on GitHub "+
+				"on or after 2026-07-15 no longer sends (its subjects carry numeric ids); give both, from gh api repos/%s --jq '.owner.id, .id'.",
+			ContextGitHubOwnerID, ContextGitHubRepositoryID, trust.subjectRepo(), trust.Repository)), nil)
+	}
 	g := &GitHubStack{Stack: stack, Trust: trust, Roles: map[string]awsiam.Role{}}
 
 	if trust.ExistingProviderARN != "" {

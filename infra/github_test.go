@@ -44,6 +44,12 @@ func TestGitHubTrustValidate(t *testing.T) {
 		},
 		"bad qualifier": func(g *GitHubTrust) { g.BootstrapQualifier = "Not-Valid" },
 		"no account":    func(g *GitHubTrust) { g.Account = "" },
+		"two environments": func(g *GitHubTrust) {
+			g.Environments = append(g.Environments, Environment{Name: "prod", Account: g.Account})
+		},
+		"owner id only":      func(g *GitHubTrust) { g.OwnerID = "81234567" },
+		"non-numeric ids":    func(g *GitHubTrust) { g.OwnerID, g.RepositoryID = "acme-corp", "*" },
+		"wildcard for an id": func(g *GitHubTrust) { g.OwnerID, g.RepositoryID = "81234567", "9*" },
 	}
 	for name, mutate := range cases {
 		g := ok
@@ -108,8 +114,10 @@ func TestGitHubRoleTrust(t *testing.T) {
 		g := s.github[account]
 		providerID, _ := g.one(t, "AWS::IAM::OIDCProvider")
 		for name, subjects := range map[string][]any{
-			"tally-uptime-github-" + env: {"repo:acme-corp/tally-uptime:environment:" + env},
-			"tally-uptime-github-diff":   {"repo:acme-corp/tally-uptime:pull_request", "repo:acme-corp/tally-uptime:ref:refs/heads/main"},
+			// The immutable form: the example context gives githubOwnerId and githubRepositoryId.
+			"tally-uptime-github-" + env: {"repo:acme-corp@81234567/tally-uptime@912345678:environment:" + env},
+			"tally-uptime-github-diff": {"repo:acme-corp@81234567/tally-uptime@912345678:pull_request",
+				"repo:acme-corp@81234567/tally-uptime@912345678:ref:refs/heads/main"},
 		} {
 			role, _ := roleNamed(t, g, name)
 			eq(t, name+" max session", role["MaxSessionDuration"], float64(3600))
@@ -235,19 +243,16 @@ func TestGitHubCdkNag(t *testing.T) {
 	}
 }
 
-// One account hosting both environments, with GitHub's provider already in
-// it: one stack, the provider imported, a role per environment, and one diff
-// role for the account's two regions.
-func TestGitHubSharedAccountImportsProvider(t *testing.T) {
+// An account that already has GitHub's provider, and a context without GitHub's ids: the
+// provider is imported, the roles trust the name form, and the synth warns that a repository
+// created or renamed on or after 2026-07-15 needs the ids.
+func TestGitHubImportedProviderAndNameSubjects(t *testing.T) {
 	synthScenario(t, "none") // jsii is up; this is a small app of its own
 	const provider = "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"
-	envs := []Environment{
-		{Name: "staging", Account: "111111111111", Region: "eu-west-1", GitHubOIDCProviderARN: provider},
-		{Name: "prod", Account: "111111111111", Region: "eu-central-1"},
-	}
-	trusts, err := GitHubTrusts(exampleRepository, envs)
+	trusts, err := GitHubTrusts(exampleRepository, []Environment{
+		{Name: "staging", Account: "111111111111", Region: "eu-west-1", GitHubOIDCProviderARN: provider}})
 	if err != nil || len(trusts) != 1 {
-		t.Fatalf("trusts %d, %v; want one for the shared account", len(trusts), err)
+		t.Fatalf("trusts %d, %v; want one", len(trusts), err)
 	}
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
 	gh, err := NewGitHubStack(app, trusts[0])
@@ -262,23 +267,20 @@ func TestGitHubSharedAccountImportsProvider(t *testing.T) {
 	if n := len(g.ofType("AWS::IAM::OIDCProvider")); n != 0 {
 		t.Errorf("%d OIDC providers created next to the imported one", n)
 	}
-	role, _ := roleNamed(t, g, "tally-uptime-github-prod")
-	eq(t, "federated", obj(arr(obj(role["AssumeRolePolicyDocument"])["Statement"])[0])["Principal"], map[string]any{"Federated": provider})
-	_, diff := roleNamed(t, g, "tally-uptime-github-diff")
-	lookup := arr(obj(diff[0])["Resource"])
-	eq(t, "lookup roles", lookup, []any{
-		"arn:${AWS::Partition}:iam::111111111111:role/cdk-hnb659fds-lookup-role-111111111111-eu-west-1",
-		"arn:${AWS::Partition}:iam::111111111111:role/cdk-hnb659fds-lookup-role-111111111111-eu-central-1",
-	})
-	_, prodPolicy := roleNamed(t, g, "tally-uptime-github-prod")
-	if p := jsonOf(prodPolicy); strings.Contains(p, "eu-west-1") || strings.Contains(p, "tally-uptime-staging") {
-		t.Errorf("prod's role reaches staging: %s", p)
+	role, _ := roleNamed(t, g, "tally-uptime-github-staging")
+	trust := obj(arr(obj(role["AssumeRolePolicyDocument"])["Statement"])[0])
+	eq(t, "federated", trust["Principal"], map[string]any{"Federated": provider})
+	eq(t, "name-form subject", obj(trust["Condition"])["StringEquals"], map[string]any{
+		"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+		"token.actions.githubusercontent.com:sub": []any{"repo:acme-corp/tally-uptime:environment:staging"}})
+	warnings := assertions.Annotations_FromStack(gh.Stack).FindWarning(jsii.String("*"),
+		assertions.Match_StringLikeRegexp(jsii.String("githubOwnerId and githubRepositoryId.*2026-07-15.*gh api repos/acme-corp/tally-uptime")))
+	if len(*warnings) != 1 {
+		t.Errorf("%d warnings about the name-form subjects, want 1", len(*warnings))
 	}
-
-	// Two providers named for one account is a contradiction.
-	envs[1].GitHubOIDCProviderARN = "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com/x"
-	if _, err := GitHubTrusts(exampleRepository, envs); err == nil {
-		t.Error("two providers in one account accepted")
+	// With the ids, no warning (the example scenario) and the immutable form only.
+	if w := synthScenario(t, "example").warningsOf(synthScenario(t, "example").ghStacks["111111111111"].Stack); len(w) != 0 {
+		t.Errorf("warnings with the ids given: %v", w)
 	}
 	// A repository needs every environment's account.
 	if _, err := GitHubTrusts(exampleRepository, []Environment{{Name: "staging"}}); err == nil ||

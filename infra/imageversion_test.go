@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -10,7 +12,7 @@ import (
 // and which commit a deploy runs.
 func TestImageIsStampedAndShown(t *testing.T) {
 	want := imageBuildArgs()
-	if os.Getenv("GITHUB_SHA") == "" && want["REVISION"] != nil && len(*want["REVISION"]) != 40 {
+	if want["REVISION"] != nil && len(*want["REVISION"]) != 40 {
 		t.Fatalf("REVISION %q is not a commit hash", *want["REVISION"])
 	}
 	shipped(t, func(t *testing.T, s *synthesized) {
@@ -36,4 +38,41 @@ func TestImageIsStampedAndShown(t *testing.T) {
 			}
 		}
 	})
+}
+
+// In a repository of its own: the revision is the checkout's HEAD even when GITHUB_SHA names
+// another commit (deploy.yml's workflow_run checks out head_sha), the CLI's write to
+// cdk.context.json does not make the build -dirty, and any other change does.
+func TestImageLabelsTheCheckoutAndIgnoresTheContextCache(t *testing.T) {
+	dir := t.TempDir()
+	git := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@acme-corp.io"}, args...)...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git("init", "-q")
+	write(contextFile, "{}\n")
+	write("main.go", "package main\n")
+	git("add", ".")
+	git("commit", "-qm", "first")
+	head := git("rev-parse", "HEAD")
+	t.Setenv("GITHUB_SHA", strings.Repeat("f", 40))
+
+	write(contextFile, `{"availability-zones:account=111111111111:region=eu-west-1": ["eu-west-1a"]}`+"\n")
+	args := imageBuildArgsIn(dir)
+	eq(t, "revision", *args["REVISION"], head)
+	eq(t, "version after the CLI's lookup", *args["VERSION"], head[:7])
+
+	write("main.go", "package main // changed\n")
+	eq(t, "version with a source change", *imageBuildArgsIn(dir)["VERSION"], head[:7]+"-dirty")
 }

@@ -79,6 +79,7 @@ func BuildApp(app awscdk.App) ([]*UptimeStack, []*GitHubStack, error) {
 	}
 	var github []*GitHubStack
 	for _, t := range trusts {
+		t.OwnerID, t.RepositoryID = ctx.GitHubOwnerID, ctx.GitHubRepositoryID
 		g, err := NewGitHubStack(app, t)
 		if err != nil {
 			return nil, nil, err

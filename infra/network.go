@@ -5,10 +5,15 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
+
+// FlowLogsService is the principal of VPC flow logs: the flow-log role trusts it, and the
+// bootstrap execution policy passes roles and creates the service-linked role for it.
+const FlowLogsService = "vpc-flow-logs.amazonaws.com"
 
 // JobNetwork is where the task's network interface lives and what it may reach.
 type JobNetwork struct {
@@ -60,8 +65,9 @@ func NewJobNetwork(scope constructs.Construct, id string, env Environment) *JobN
 				Mutable:          jsii.Bool(true),
 				AllowAllOutbound: jsii.Bool(false),
 			})
+		// EC2 refuses a rule description with an apostrophe (deploytime_ec2_test.go).
 		n.SecurityGroup.AddEgressRule(db, awsec2.Port_Tcp(jsii.Number(port)),
-			jsii.String("PostgreSQL to the database's security group"), jsii.Bool(false))
+			jsii.String("PostgreSQL to the database security group"), jsii.Bool(false))
 		db.AddIngressRule(n.SecurityGroup, awsec2.Port_Tcp(jsii.Number(port)),
 			jsii.String(fmt.Sprintf("tally-uptime %s nightly job", env.Name)), jsii.Bool(false))
 	} else if cidr := env.Network.DatabaseCIDR; cidr != "" {
@@ -102,8 +108,24 @@ func newPublicOnlyVPC(scope constructs.Construct, env Environment) awsec2.Vpc {
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	vpc.AddFlowLog(jsii.String("RejectedTraffic"), &awsec2.FlowLogOptions{
-		Destination: awsec2.FlowLogDestination_ToCloudWatchLogs(flowLogs, nil),
+		Destination: awsec2.FlowLogDestination_ToCloudWatchLogs(flowLogs, newFlowLogRole(scope)),
 		TrafficType: awsec2.FlowLogTrafficType_REJECT,
 	})
 	return vpc
+}
+
+// newFlowLogRole is the role the flow-log service writes to the log group with, trusted only
+// for this account's flow logs: without aws:SourceAccount and aws:SourceArn any account's flow
+// log could name the role (the confused deputy the VPC User Guide warns of). The flow log's id
+// exists only once it is created, so the ARN ends in a wildcard, as the guide allows.
+func newFlowLogRole(scope constructs.Construct) awsiam.Role {
+	stack := awscdk.Stack_Of(scope)
+	sourceArn := fmt.Sprintf("arn:%s:ec2:%s:%s:vpc-flow-log/*", *stack.Partition(), *stack.Region(), *stack.Account())
+	return awsiam.NewRole(scope, jsii.String("FlowLogRole"), &awsiam.RoleProps{
+		Description: jsii.String("VPC flow logs of this stack write rejected traffic to its flow-log group"),
+		AssumedBy: awsiam.NewPrincipalWithConditions(awsiam.NewServicePrincipal(jsii.String(FlowLogsService), nil), &map[string]interface{}{
+			"StringEquals": map[string]interface{}{"aws:SourceAccount": *stack.Account()},
+			"ArnLike":      map[string]interface{}{"aws:SourceArn": sourceArn},
+		}),
+	})
 }

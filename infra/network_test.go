@@ -63,7 +63,7 @@ func TestExistingVPC(t *testing.T) {
 	_, egress := s.one(t, "AWS::EC2::SecurityGroupEgress")
 	eq(t, "egress to the database", egress, map[string]any{
 		"GroupId": getAtt(sgID, "GroupId"), "DestinationSecurityGroupId": n.DatabaseSecurityGroupID,
-		"IpProtocol": "tcp", "FromPort": 6432, "ToPort": 6432, "Description": "PostgreSQL to the database's security group"})
+		"IpProtocol": "tcp", "FromPort": 6432, "ToPort": 6432, "Description": "PostgreSQL to the database security group"})
 	_, ingress := s.one(t, "AWS::EC2::SecurityGroupIngress")
 	eq(t, "ingress on the database's group", ingress, map[string]any{
 		"GroupId": n.DatabaseSecurityGroupID, "SourceSecurityGroupId": getAtt(sgID, "GroupId"),
@@ -93,5 +93,37 @@ func TestExistingVPC(t *testing.T) {
 		[]any{"DISABLED", "FARGATE_SPOT", strings.Join(n.SubnetIDs, ",")})
 	if cmd := jsonOf(s.outputs["RunTaskCommand"]); !strings.Contains(cmd, "--capacity-provider-strategy capacityProvider=FARGATE_SPOT,weight=1") {
 		t.Errorf("run-task command ignores Spot: %s", cmd)
+	}
+}
+
+// The flow-log role trusts the flow-log service only for this account's flow logs, as the VPC
+// User Guide recommends: "We recommend that you use the aws:SourceAccount and aws:SourceArn
+// condition keys to protect yourself against the confused deputy problem."
+func TestFlowLogRoleTrustHeldToThisAccount(t *testing.T) {
+	checked := 0
+	for name, s := range allStacks(t) {
+		for _, fl := range s.ofType("AWS::EC2::FlowLog") {
+			role := obj(props(fl)["DeliverLogsPermissionArn"])["Fn::GetAtt"]
+			if role == nil {
+				t.Errorf("%s: the flow log's role is not the stack's own: %s", name, jsonOf(props(fl)))
+				continue
+			}
+			trust := rendered(obj(props(s.res[arr(role)[0].(string)])["AssumeRolePolicyDocument"]))
+			account, region := s.env.Account, s.env.Region
+			if account == "" {
+				account, region = "${AWS::AccountId}", "${AWS::Region}"
+			}
+			eq(t, name+" flow-log role trust", obj(trust)["Statement"], []any{map[string]any{
+				"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": map[string]any{"Service": "vpc-flow-logs.amazonaws.com"},
+				"Condition": map[string]any{
+					"StringEquals": map[string]any{"aws:SourceAccount": account},
+					"ArnLike":      map[string]any{"aws:SourceArn": "arn:${AWS::Partition}:ec2:" + region + ":" + account + ":vpc-flow-log/*"},
+				},
+			}})
+			checked++
+		}
+	}
+	if checked < 2 {
+		t.Errorf("%d flow logs checked; the shipped stacks have one each", checked)
 	}
 }

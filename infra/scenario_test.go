@@ -7,6 +7,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -53,11 +54,15 @@ func scenarioContext(name string) (map[string]interface{}, error) {
 	if err := json.Unmarshal(b, &ctx); err != nil {
 		return nil, err
 	}
-	var repo string
-	if err := json.Unmarshal(ctx[ContextGitHubRepository], &repo); err != nil {
-		return nil, err
+	out := map[string]interface{}{ContextEnvironments: string(ctx[ContextEnvironments])}
+	for _, key := range []string{ContextGitHubRepository, ContextGitHubOwnerID, ContextGitHubRepositoryID} {
+		var v string
+		if err := json.Unmarshal(ctx[key], &v); err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+		out[key] = v
 	}
-	return map[string]interface{}{ContextGitHubRepository: repo, ContextEnvironments: string(ctx[ContextEnvironments])}, nil
+	return out, nil
 }
 
 // synthScenario builds and synthesizes one scenario's app on first use.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -78,9 +79,22 @@ func (s *UptimeStack) warnAboutMissingValues() {
 		warnings = append(warnings, [2]string{"noDatabasePath", fmt.Sprintf("No database address for %s (context %s.databaseCidr, "+
 			"or vpcId with databaseSecurityGroupId): the task has no PostgreSQL egress and every run fails to connect.", e.Name, key)})
 	}
+	if cidr := e.Network.DatabaseCIDR; singlePublicAddress(cidr) {
+		warnings = append(warnings, [2]string{"databaseAddressMoves", fmt.Sprintf("The PostgreSQL egress of %s is the single public "+
+			"address %s (context %s.databaseCidr): a managed database's public address changes on a Multi-AZ failover or maintenance, "+
+			"and every run then times out until a redeploy; prefer the existing-VPC mode with databaseSecurityGroupId (docs/deploy.md).",
+			e.Name, cidr, key)})
+	}
 	for _, w := range warnings {
 		awscdk.Annotations_Of(s.Stack).AddWarningV2(jsii.String("tally-uptime:"+w[0]), jsii.String(w[1]), nil)
 	}
+}
+
+// singlePublicAddress reports whether cidr is one public IPv4 address (a /32 outside the
+// private ranges): the kind of address a managed database's endpoint resolves to today.
+func singlePublicAddress(cidr string) bool {
+	p, err := netip.ParsePrefix(cidr)
+	return err == nil && p.Bits() == 32 && p.Addr().IsGlobalUnicast() && !p.Addr().IsPrivate()
 }
 
 // BackfillExample is the command override the RunTaskCommand output shows.

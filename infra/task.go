@@ -96,7 +96,7 @@ func (t *JobTask) newTaskDefinition(env Environment) awsecs.FargateTaskDefinitio
 		AssumedBy:   ecsTasks,
 		Description: jsii.String(fmt.Sprintf("tally-uptime %s: ECS pulls the image, reads the database URL, writes the log group", env.Name)),
 	})
-	return awsecs.NewFargateTaskDefinition(t.Construct, jsii.String("TaskDefinition"), &awsecs.FargateTaskDefinitionProps{
+	td := awsecs.NewFargateTaskDefinition(t.Construct, jsii.String("TaskDefinition"), &awsecs.FargateTaskDefinitionProps{
 		Family:         jsii.String(env.Family()),
 		TaskRole:       taskRole,
 		ExecutionRole:  executionRole,
@@ -107,6 +107,17 @@ func (t *JobTask) newTaskDefinition(env Environment) awsecs.FargateTaskDefinitio
 			OperatingSystemFamily: awsecs.OperatingSystemFamily_LINUX(),
 		},
 	})
+	// Every image change replaces the task definition, and CloudFormation deletes (deregisters)
+	// the replaced revision: "You can't use an INACTIVE task definition to run new tasks". The
+	// runbook's rollback runs the previous revision, so a replaced one is kept ACTIVE; deleting
+	// the stack still deregisters the current one (DeletionPolicy stays Delete).
+	td.Node().DefaultChild().(awsecs.CfnTaskDefinition).CfnOptions().SetUpdateReplacePolicy(awscdk.CfnDeletionPolicy_RETAIN)
+	awscdk.Validations_Of(td).Acknowledge(&awscdk.Acknowledgment{
+		Id: jsii.String("CloudFormation-Validate::W3011"),
+		Reason: jsii.String("Only replaced revisions are kept, for the runbook's rollback; " +
+			"deleting the stack is meant to deregister the task definition"),
+	})
+	return td
 }
 
 func newLogGroup(scope constructs.Construct, env Environment) awslogs.LogGroup {

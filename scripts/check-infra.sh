@@ -12,10 +12,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-	echo "check-infra: Node.js and npm are missing; install Node.js 20 or newer with npm (e.g. apt-get install nodejs npm) and rerun." >&2
+if ! command -v npm >/dev/null 2>&1; then
+	echo "check-infra: Node.js and npm are missing; install Node.js $(cat .nvmrc) (the current LTS, see .nvmrc) with npm and rerun." >&2
 	exit 1
 fi
+# shellcheck source=scripts/lib/node.sh
+source scripts/lib/node.sh
+use_lts_node
+# jsii-runtime-go 1.142 lists Node.js 22 and 24 as tested; 26 is the LTS (scripts/test.sh tests it).
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION=1
 command -v go >/dev/null 2>&1 || { echo "check-infra: Go is missing; the CDK app is Go (cdk.json runs go run ./infra)." >&2; exit 1; }
 
 # The pinned CLI and rules, installed from package-lock.json when missing or not
@@ -53,7 +58,6 @@ offline_synth() {
 		-u AWS_DEFAULT_PROFILE -u AWS_REGION -u AWS_DEFAULT_REGION -u CDK_DEFAULT_ACCOUNT -u CDK_DEFAULT_REGION \
 		AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
 		CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=1 \
-		JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 \
 		npx --no-install cdk synth --quiet --no-notices "$@"
 }
 echo "== cdk synth (offline, no AWS credentials, no context) into $out"
@@ -63,7 +67,7 @@ offline_synth --output "$out"
 # are a lookup that the CLI would make with the deployer's credentials, and there are none here.
 echo "== go run ./infra with infra/example-context.json into $example_out"
 CDK_CONTEXT_JSON=$(cat infra/example-context.json) CDK_OUTDIR="$example_out" \
-	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 go run ./infra
+	go run ./infra
 
 shopt -s nullglob
 templates=("$out"/*.template.json "$example_out"/*.template.json)

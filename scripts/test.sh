@@ -8,10 +8,17 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/postgres.sh
 source scripts/lib/postgres.sh
 
-command -v go >/dev/null 2>&1 || { echo "Go is missing: install Go 1.26 (https://go.dev/dl) and rerun." >&2; exit 1; }
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+# shellcheck source=scripts/lib/node.sh
+source scripts/lib/node.sh
 
-command -v npm >/dev/null 2>&1 || { echo "Node.js and npm are missing: install Node.js 20 or newer with npm (see .nvmrc) and rerun." >&2; exit 1; }
+command -v go >/dev/null 2>&1 || { echo "Go is missing: install Go 1.26 (https://go.dev/dl) and rerun." >&2; exit 1; }
+
+command -v npm >/dev/null 2>&1 || { echo "Node.js and npm are missing: install Node.js $(cat .nvmrc) (the current LTS, see .nvmrc) with npm and rerun." >&2; exit 1; }
+# The LTS line of .nvmrc, fetched once from the npm registry when this machine has another.
+use_lts_node
+echo "== node $(node --version), npm $(npm --version)"
+# jsii-runtime-go 1.142 lists Node.js 22 and 24 as tested; 26 is the LTS, and this suite tests it.
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION=1
 # The npm packages first: the infra tests check every synthesized stack against the CloudFormation
 # resource schemas in node_modules/, and node_modules/ sits inside the Go module, so everything
 # below must work beside it as it does for a developer (go.mod's ignore directive keeps it out of ./...).
