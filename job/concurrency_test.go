@@ -140,7 +140,6 @@ func runWithWriters(t *testing.T, tpl template, wr writerRun, seed uint64) appWa
 	time.Sleep(300 * time.Millisecond) // writers blocked by the job finish and a few more run after it
 	blocks := watch()
 	ws := stop()
-	t.Logf("DEBUG job pids %v", blocks.jobPIDs)
 	r.expect(t, exitOK)
 	if num(t, r.summary(t), "contributions_created") == 0 {
 		t.Fatalf("%s seed %d: the job created nothing, so it proves nothing", wr.name, seed)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -44,6 +45,7 @@ func execute(ctx context.Context, cfg config, log *slog.Logger) (uptime.Result, 
 	}
 	defer db.Close()
 	backoff, pause := time.Second, busyPause
+	var busy error // why the run last gave way: what kept it, should the deadline pass
 	for attempt := 1; ; {
 		res, err := executeOnce(ctx, db, cfg, log)
 		wait := backoff
@@ -51,10 +53,12 @@ func execute(ctx context.Context, cfg config, log *slog.Logger) (uptime.Result, 
 		case err == nil:
 			logUsers(ctx, log, res.Users)
 			return res, nil
+		case ctx.Err() != nil && busy != nil:
+			return res, busy
 		case ctx.Err() != nil:
 			return res, err
 		case gaveWay(err):
-			wait, pause = jitter(pause), min(pause*2, busyPauseMax)
+			busy, wait, pause = err, jitter(pause), min(pause*2, busyPauseMax)
 			log.WarnContext(ctx, "gave way to the app; trying again", "retry_in", wait.String(), "reason", err.Error())
 		case attempt < maxAttempts && store.Transient(err):
 			attempt, backoff = attempt+1, backoff*2
@@ -64,7 +68,7 @@ func execute(ctx context.Context, cfg config, log *slog.Logger) (uptime.Result, 
 		}
 		select {
 		case <-ctx.Done():
-			return uptime.Result{}, err
+			return uptime.Result{}, cmp.Or(busy, err)
 		case <-time.After(wait):
 		}
 	}

@@ -31,8 +31,11 @@ func (g Generator) insert(ctx context.Context, tx *sqlx.Tx, opts Options, typeID
 		return nil, fmt.Errorf("make the constraints immediate: %w", err)
 	}
 	// A savepoint, so that after a lock wait that timed out the run can still ask who held it.
-	if _, err := tx.ExecContext(ctx, "SELECT set_config('lock_timeout', $1, true); SAVEPOINT uptime_insert", insertLockWait); err != nil {
+	if _, err := tx.ExecContext(ctx, "SELECT set_config('lock_timeout', $1, true)", insertLockWait); err != nil {
 		return nil, fmt.Errorf("set lock_timeout: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT uptime_insert"); err != nil {
+		return nil, fmt.Errorf("insert contributions: %w", err)
 	}
 	var pages int64
 	if err := tx.GetContext(ctx, &pages,

@@ -123,7 +123,7 @@ type holder struct {
 	PID             int     `db:"pid"`
 	ApplicationName string  `db:"application_name"`
 	State           string  `db:"state"`
-	Seconds         float64 `db:"seconds"`      // the age of its transaction
+	Seconds         float64 `db:"seconds"`       // the age of its transaction
 	StateSeconds    float64 `db:"state_seconds"` // how long it has been in its state
 }
 
