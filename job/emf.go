@@ -19,6 +19,7 @@ type runMetrics struct {
 	Duration    time.Duration
 	Created     int64 // contributions committed; 0 for a dry or failed run
 	Users       int64 // users with uptime that the run considered
+	Duplicates  int64 // doubled days' generated rows removed; 0 for a dry or failed run
 	Version     string
 	Revision    string
 }
@@ -42,6 +43,7 @@ func writeEMF(w io.Writer, m runMetrics, at time.Time) error {
 		contract.DurationSeconds:      m.Duration.Seconds(),
 		contract.ContributionsCreated: m.Created,
 		contract.UsersProcessed:       m.Users,
+		contract.DuplicatesRemoved:    m.Duplicates,
 	}
 	rec := map[string]any{
 		"_aws": map[string]any{

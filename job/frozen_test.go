@@ -120,7 +120,8 @@ func TestNextRunAfterAFreezeMidRows(t *testing.T) {
 	})
 	path := testdb.NewBlackHole(t, serverAddr(t, db.URL), 1<<20)
 	var err error
-	if pool, err = sql.Open("postgres", withPort(t, db.URL, path.Port())); err != nil {
+	// A run of the job: its application_name (and role) is what lets the next run end it.
+	if pool, err = sql.Open("postgres", withPort(t, db.URL, path.Port())+"&application_name="+store.ApplicationName); err != nil {
 		t.Fatal(err)
 	}
 	stalled, err := pool.Conn(t.Context())

@@ -310,15 +310,16 @@ func checkComplete(t *testing.T, db *testdb.DB) {
 	}
 }
 
-// blockLeaderboard holds an ACCESS EXCLUSIVE lock on the leaderboard in an open transaction,
-// so that a job blocks after inserting its contributions; release ends the transaction.
+// blockLeaderboard holds a SHARE lock on the leaderboard in an open transaction: reads go on,
+// the job plans and inserts its contributions, and then cannot take its locked phase's EXCLUSIVE
+// lock until release ends the transaction.
 func blockLeaderboard(t *testing.T, db *testdb.DB) (release func()) {
 	t.Helper()
 	tx, err := db.BeginTx(t.Context(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec("LOCK TABLE leaderboard_leaderboardentry IN ACCESS EXCLUSIVE MODE"); err != nil {
+	if _, err := tx.Exec("LOCK TABLE leaderboard_leaderboardentry IN SHARE MODE"); err != nil {
 		t.Fatal(err)
 	}
 	released := false
@@ -332,8 +333,9 @@ func blockLeaderboard(t *testing.T, db *testdb.DB) (release func()) {
 	return release
 }
 
-// waitBlocked polls pg_stat_activity until a backend of db waits for a lock, and returns its pid.
-// It fails at once if p exits first.
+// waitBlocked polls pg_stat_activity until a session of the job has inserted and is trying for
+// its table locks (it has looked at their holders), and returns its pid. It fails at once if p
+// exits first.
 func waitBlocked(t *testing.T, db *testdb.DB, p *proc) int {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
@@ -341,7 +343,7 @@ func waitBlocked(t *testing.T, db *testdb.DB, p *proc) int {
 		var pid int
 		err := db.QueryRow(`
 			SELECT pid FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()
+			WHERE datname = current_database() AND query LIKE '%AccessShareLock%' AND pid <> pg_backend_pid()
 			LIMIT 1`).Scan(&pid)
 		if err == nil {
 			return pid
@@ -355,7 +357,7 @@ func waitBlocked(t *testing.T, db *testdb.DB, p *proc) int {
 		}
 		time.Sleep(10 * time.Millisecond) // polling interval, not synchronisation
 	}
-	t.Fatal("no backend of the job's database blocked on a lock within 15 s")
+	t.Fatal("no session of the job tried for its table locks within 15 s")
 	return 0
 }
 

@@ -6,6 +6,7 @@ package main
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -119,11 +120,18 @@ func runAsRole(t *testing.T, db *testdb.DB, grants ...string) string {
 	return u.String()
 }
 
-// Everything a run needs, table by table; each case below takes one of them away.
+// Everything a run needs, table by table (docs/deploy.md, step 3, without the recommended
+// grants); each case below takes one of them away.
 var runGrants = []string{
 	"GRANT SELECT ON users_user, contributions_contributiontype, leaderboard_globalleaderboardmultiplier TO $role",
 	"GRANT SELECT, INSERT, UPDATE ON contributions_contribution, leaderboard_leaderboardentry TO $role",
+	"GRANT DELETE ON contributions_contribution TO $role",
 }
+
+// recommendedGrants add what docs/deploy.md recommends but the run does not require, but for
+// pg_read_all_stats: reading what refers to a contribution, so that a doubled day can be repaired.
+var recommendedGrants = append(slices.Clone(runGrants),
+	"GRANT SELECT ON contributions_evidence, contributions_contributionhighlight, contributions_submittedcontribution TO $role")
 
 // A role that may not do what a run does is refused by the dry run and the real run alike,
 // before any work: exit 3, one sentence naming what it lacks. With every grant, the run works.
@@ -134,6 +142,7 @@ func TestPrivileges(t *testing.T) {
 	}{
 		{"no INSERT on contributions", "REVOKE INSERT ON contributions_contribution FROM $role", "INSERT on public.contributions_contribution"},
 		{"no UPDATE on contributions (the lock needs it)", "REVOKE UPDATE ON contributions_contribution FROM $role", "UPDATE on public.contributions_contribution"},
+		{"no DELETE on contributions (doubled days)", "REVOKE DELETE ON contributions_contribution FROM $role", "DELETE on public.contributions_contribution"},
 		{"no UPDATE on entries", "REVOKE UPDATE ON leaderboard_leaderboardentry FROM $role", "UPDATE on public.leaderboard_leaderboardentry"},
 		{"no SELECT on users", "REVOKE SELECT ON users_user FROM $role", "SELECT on public.users_user"},
 		{"no temporary tables", "REVOKE TEMPORARY ON DATABASE $db FROM PUBLIC", "TEMPORARY on database"},

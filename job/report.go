@@ -44,9 +44,9 @@ func (r *reporter) report(res uptime.Result, err error, code int) int {
 // metrics are the run's figures for CloudWatch. A dry run created nothing, whatever it counted.
 func (r *reporter) metrics(res uptime.Result, code int, duration time.Duration) runMetrics {
 	dry := r.cfg.Options.DryRun
-	created := res.ContributionsCreated
+	created, duplicates := res.ContributionsCreated, res.DuplicatesRemoved
 	if dry {
-		created = 0
+		created, duplicates = 0, 0
 	}
 	b := currentBuild()
 	return runMetrics{
@@ -61,6 +61,7 @@ func (r *reporter) metrics(res uptime.Result, code int, duration time.Duration) 
 		Duration:    duration,
 		Created:     created,
 		Users:       res.UsersWithUptime,
+		Duplicates:  duplicates,
 	}
 }
 
@@ -82,5 +83,6 @@ func summaryCounts(res uptime.Result, dry bool) []any {
 		write("leaderboard_entries_updated", "leaderboard_entries_would_update"), res.EntriesUpdated,
 		write("leaderboard_entries_created", "leaderboard_entries_would_create"), res.EntriesCreated,
 		write("ranks_changed", "ranks_would_change"), res.RanksChanged,
+		"duplicates_removed", res.DuplicatesRemoved,
 	}
 }

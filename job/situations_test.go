@@ -228,7 +228,8 @@ func TestAppLocksAUserThenSaves(t *testing.T) {
 }
 
 // The admin deletes a user while the job inserts their days: the job gives way, the delete
-// commits, and the job fills everyone else.
+// commits, and the job fills everyone else. The job runs as a role with only the grants it
+// needs, which sees other roles' waits in pg_locks and nothing of them in pg_stat_activity.
 func TestAdminDeletesAUserWhileTheJobInserts(t *testing.T) {
 	t.Parallel()
 	db := seededTemplate(t, backfillScale).clone(t)
@@ -236,7 +237,7 @@ func TestAdminDeletesAUserWhileTheJobInserts(t *testing.T) {
 	if err := db.Get(&user, "SELECT max(id) FROM users_user"); err != nil {
 		t.Fatal(err)
 	}
-	p := startJob(t, jobEnv(db.URL))
+	p := startJob(t, jobEnv(runAsRole(t, db, runGrants...)))
 	waitJob(t, db, p, `state = 'active' AND query LIKE '%INSERT INTO public.contributions_contribution%'`)
 	conn, err := db.Conn(t.Context())
 	if err != nil {
@@ -254,7 +255,8 @@ func TestAdminDeletesAUserWhileTheJobInserts(t *testing.T) {
 }
 
 // A migration's ALTER TABLE while the job inserts: the job gives way to it, so that the page
-// reads queued behind the ALTER wait no longer than the bound, and then completes.
+// reads queued behind the ALTER wait no longer than the bound, and then completes. The job runs
+// as a role with only the grants it needs.
 func TestMigrationWhileTheJobInserts(t *testing.T) {
 	t.Parallel()
 	db := seededTemplate(t, backfillScale).clone(t)
@@ -262,7 +264,7 @@ func TestMigrationWhileTheJobInserts(t *testing.T) {
 	if err := db.Get(&user, "SELECT min(id) FROM users_user"); err != nil {
 		t.Fatal(err)
 	}
-	p := startJob(t, jobEnv(db.URL))
+	p := startJob(t, jobEnv(runAsRole(t, db, runGrants...)))
 	waitJob(t, db, p, `state = 'active' AND query LIKE '%INSERT INTO public.contributions_contribution%'`)
 	stop := appLoop(t, db, "page read", func(ctx context.Context, s *appSession) error {
 		_, err := s.exec(ctx, "SELECT count(*) FROM contributions_contribution WHERE user_id = $1", user)

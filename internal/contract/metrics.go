@@ -30,10 +30,13 @@ var (
 	ContributionsCreated = Metric{"ContributionsCreated", "Count"}
 	// UsersProcessed counts the users with uptime that the run considered.
 	UsersProcessed = Metric{"UsersProcessed", "Count"}
+	// DuplicatesRemoved counts generated Uptime contributions a run removed from days that had
+	// another (an app request that raced a run): above 0, the app's check-then-insert lost a race.
+	DuplicatesRemoved = Metric{"DuplicatesRemoved", "Count"}
 )
 
 // RunMetrics are published by Environment, in this order.
-var RunMetrics = []Metric{RunSucceeded, RunFailed, DurationSeconds, ContributionsCreated, UsersProcessed}
+var RunMetrics = []Metric{RunSucceeded, RunFailed, DurationSeconds, ContributionsCreated, UsersProcessed, DuplicatesRemoved}
 
 // RunKindMetrics are published by Environment and RunKind as well: one more metric per run kind
 // for each, so only the one an alarm needs.

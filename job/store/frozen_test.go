@@ -32,6 +32,7 @@ func TestLockWaitEndsAHolderStuckSending(t *testing.T) {
 			stalled.Close()
 		}
 	})
+	serverHost := u.Host
 	path := testdb.NewBlackHole(t, u.Host, 1<<20) // freezes after 1 MiB of rows
 	u.Host = fmt.Sprintf("127.0.0.1:%d", path.Port())
 	u.RawQuery = "sslmode=disable&application_name=stuck_run"
@@ -68,7 +69,9 @@ func TestLockWaitEndsAHolderStuckSending(t *testing.T) {
 	}
 	t.Logf("%.1f s after the freeze the holder (pid %d) is blocked in ClientWrite", time.Since(frozen).Seconds(), pid)
 
-	next, err := Open(context.Background(), db.URL, 0, quiet)
+	// The next run of the same job: its application_name and role identify the holder as a run.
+	u.Host = serverHost
+	next, err := Open(context.Background(), u.String(), 0, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,8 +21,11 @@ func lockHolder(t *testing.T, db *testdb.DB, inTransaction bool) (pid int, alive
 	t.Cleanup(func() { conn.Close() })
 	take := "SELECT pg_advisory_lock($1)"
 	if inTransaction {
-		if _, err := conn.ExecContext(context.Background(), "BEGIN"); err != nil {
-			t.Fatal(err)
+		// As a run does, under the job's application_name: a run is what a waiting run may end.
+		for _, q := range []string{"SET application_name = '" + ApplicationName + "'", "BEGIN"} {
+			if _, err := conn.ExecContext(context.Background(), q); err != nil {
+				t.Fatal(err)
+			}
 		}
 		take = "SELECT pg_advisory_xact_lock($1)"
 	}

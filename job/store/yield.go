@@ -74,7 +74,7 @@ const waitersSQL = `
 	       coalesce(extract(epoch FROM clock_timestamp() - (to_jsonb(l) ->> 'waitstart')::timestamptz)::float8, -1) AS seconds
 	FROM pg_catalog.pg_locks AS l
 	JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
-	WHERE NOT l.granted AND l.pid <> $1 AND a.backend_type = 'client backend'
+	WHERE NOT l.granted AND l.pid <> $1 AND coalesce(a.backend_type, 'client backend') = 'client backend' -- hidden (NULL) for other roles' sessions
 	  AND (NOT $2 OR l.locktype IN ('transactionid', 'tuple'))
 	  AND $1 = ANY (pg_catalog.pg_blocking_pids(l.pid))
 	ORDER BY seconds DESC`

@@ -15,9 +15,10 @@ import (
 	"github.com/lib/pq"
 )
 
-// The locked phase holds EXCLUSIVE locks on contributions_contribution and
-// leaderboard_leaderboardentry, so that what it reads cannot go stale before the commit: the app's
-// writes to either table wait, its reads do not. Three rules keep those waits short:
+// The locked phase holds an ACCESS EXCLUSIVE lock on contributions_contribution and an EXCLUSIVE
+// lock on leaderboard_leaderboardentry, so that what it reads cannot go stale before the commit:
+// the app's writes to either table wait, and so do its reads of the contributions (lockStatements
+// says why); reads of the entries do not. Three rules keep those waits short:
 //   - the run asks for the locks only when no session in a long transaction holds a conflicting
 //     one (pg_locks), so that it never queues, and with it every write behind it, after a long
 //     holder; it does outwait the saves in flight, which no run that stops writes can avoid;
@@ -139,17 +140,17 @@ func (h holder) String() string {
 	return fmt.Sprintf("pid %d (application_name %q, %s, in a transaction for %.1f s)", h.PID, h.ApplicationName, h.State, h.Seconds)
 }
 
-// conflictingHolderSQL finds another session holding a lock on either table that EXCLUSIVE
-// would wait for (any but ACCESS SHARE), the one in the oldest transaction first.
+// conflictingHolderSQL finds another session holding a lock the locked phase would wait for (any
+// on the contributions, any but ACCESS SHARE on the entries), the one in the oldest transaction first.
 const conflictingHolderSQL = `
-	SELECT a.pid, coalesce(a.application_name, '') AS application_name, coalesce(a.state, a.backend_type) AS state,
+	SELECT a.pid, coalesce(a.application_name, '') AS application_name, coalesce(a.state, a.backend_type, 'state hidden from the job''s role') AS state,
 	       coalesce(extract(epoch FROM clock_timestamp() - a.xact_start)::float8, 0) AS seconds,
 	       coalesce(extract(epoch FROM clock_timestamp() - a.state_change)::float8, 0) AS state_seconds
 	FROM pg_catalog.pg_locks AS l
 	JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
 	WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_catalog.pg_backend_pid()
-	  AND l.mode <> 'AccessShareLock'
-	  AND l.relation IN ('public.contributions_contribution'::regclass, 'public.leaderboard_leaderboardentry'::regclass)
+	  AND (l.relation = 'public.contributions_contribution'::regclass
+	       OR l.relation = 'public.leaderboard_leaderboardentry'::regclass AND l.mode <> 'AccessShareLock')
 	  AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
 	ORDER BY a.xact_start NULLS LAST
 	LIMIT 1`
@@ -178,15 +179,27 @@ func (g Generator) tryLocks(ctx context.Context, tx *sqlx.Tx, wait string) error
 	return nil
 }
 
+// lockStatements are the locked phase's locks. The contributions are locked against reads too
+// (ACCESS EXCLUSIVE): a transaction that read them before the commit and writes after it would act
+// on rows the run has changed since, such as the collector of a user delete that read the user's
+// contributions and then deletes the user, or a form that asked exists() for a day and then
+// inserts it. Such a transaction finishes before the lock is granted, or reads after the commit.
+// Page reads wait for the locked phase too, within its budget. The entries stay readable.
+var lockStatements = []string{
+	"LOCK TABLE public.contributions_contribution IN ACCESS EXCLUSIVE MODE",
+	"LOCK TABLE public.leaderboard_leaderboardentry IN EXCLUSIVE MODE",
+}
+
 func lockOnce(ctx context.Context, tx *sqlx.Tx, wait string) error {
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT uptime_locked"); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, "SELECT set_config('lock_timeout', $1, true)", wait)
-	if err == nil {
-		// Always in this order: contributions, then entries, as the app's saves take them.
-		_, err = tx.ExecContext(ctx,
-			"LOCK TABLE public.contributions_contribution, public.leaderboard_leaderboardentry IN EXCLUSIVE MODE")
+	// Always in this order: contributions, then entries, as the app's saves take them.
+	for _, lock := range lockStatements {
+		if err == nil {
+			_, err = tx.ExecContext(ctx, lock)
+		}
 	}
 	if err != nil {
 		if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT uptime_locked"); rbErr != nil {
@@ -264,7 +277,7 @@ const rowWaiterSQL = `
 	       coalesce(extract(epoch FROM clock_timestamp() - a.xact_start)::float8, 0) AS seconds, 0::float8 AS state_seconds
 	FROM pg_catalog.pg_locks AS l
 	JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
-	WHERE NOT l.granted AND l.locktype IN ('transactionid', 'tuple') AND a.backend_type = 'client backend'
+	WHERE NOT l.granted AND l.locktype IN ('transactionid', 'tuple') AND coalesce(a.backend_type, 'client backend') = 'client backend'
 	  AND pg_catalog.pg_backend_pid() = ANY (pg_catalog.pg_blocking_pids(l.pid))
 	LIMIT 1`
 
