@@ -44,6 +44,7 @@ func environ() map[string]string {
 // otherwise the configuration is read (help, version and usage errors end there), then the run
 // executes under its deadline and signals and is reported.
 func run(args []string, env map[string]string, stdout, stderr io.Writer) int {
+	stderr = oneLineWriter{stderr} // server text in an error must not start a line of its own
 	if code, ok := toolMode(args, env, stdout, stderr); ok {
 		return code
 	}
