@@ -63,7 +63,13 @@ type result struct {
 // startJob starts the job with exactly env as its environment (nothing inherited).
 func startJob(t *testing.T, env map[string]string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(jobBinary, args...), done: make(chan struct{})}
+	return startBinary(t, jobBinary, env, args...)
+}
+
+// startBinary is startJob with another build of the job.
+func startBinary(t *testing.T, binary string, env map[string]string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(binary, args...), done: make(chan struct{})}
 	p.cmd.Env = []string{}
 	for k, v := range env {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)

@@ -98,7 +98,7 @@ func runUnderDeadline(r *reporter) int {
 	r.log.InfoContext(ctx, "run started", "environment", cfg.Environment, "dry_run", cfg.Options.DryRun,
 		"points", cfg.Options.Points, "force", cfg.Options.Force, "users", len(cfg.Options.Users),
 		"from", dayOrEmpty(cfg.Options.From), "to", dayOrEmpty(cfg.Options.To), "timeout", cfg.Timeout.String())
-	res, err := execute(ctx, cfg, r.log)
+	res, err := executeRecovering(ctx, cfg, r.log)
 	return r.report(res, explain(ctx, err), exitCode(ctx, err))
 }
 
