@@ -415,3 +415,27 @@ func withPort(t *testing.T, dbURL string, port int) string {
 	u.Host = fmt.Sprintf("127.0.0.1:%d", port)
 	return u.String()
 }
+
+// withRootCert is dbURL verified with TLS (no sslmode=disable) against the roots in file.
+func withRootCert(t *testing.T, dbURL, file string) string {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Del("sslmode")
+	q.Set("sslrootcert", file)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// emptyFile is the path of a new empty file.
+func emptyFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "empty.pem")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

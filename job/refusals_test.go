@@ -32,6 +32,13 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown flag", jobEnv(db.URL), []string{"--dryrun"}, "unknown flag"},
 		{"missing DATABASE_URL", map[string]string{"UPTIME_ENVIRONMENT": "test"}, nil, "DATABASE_URL"},
 		{"mysql DATABASE_URL", jobEnv("mysql://root@127.0.0.1/tally"), nil, "DATABASE_URL"},
+		// statement_timeout takes at most 2147483647 ms: 597h was accepted, then failed every run.
+		{"timeout 597h", jobEnv(db.URL), []string{"--timeout", "597h"}, "at most 596h"},
+		{"UPTIME_TIMEOUT 100000h", jobEnv(db.URL, "UPTIME_TIMEOUT", "100000h"), nil, "at most 596h"},
+		// The server's roots are configuration: found at start, not by the connection (exit 1).
+		{"empty sslrootcert", jobEnv(withRootCert(t, db.URL, emptyFile(t))), nil, "holds no PEM certificate"},
+		{"missing sslrootcert", jobEnv(withRootCert(t, db.URL, "/nonexistent/ca.pem")), nil, "sslrootcert"},
+		{"sslrootcert a directory", jobEnv(withRootCert(t, db.URL, t.TempDir())), nil, "not a regular file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

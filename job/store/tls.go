@@ -28,11 +28,22 @@ var ErrNoTLS = errors.New("the server did not agree to TLS (it answered 'N' to t
 // handshakeTimeout bounds the SSLRequest and the TLS handshake when the caller set no deadline.
 const handshakeTimeout = 15 * time.Second
 
+// CheckRoots reads the roots the connection would verify the server against, so that an
+// sslrootcert file that is missing, empty or holds no certificate is refused before the run, as
+// the configuration error it is, rather than by the connection.
+func (t Target) CheckRoots() error {
+	if !t.TLS {
+		return nil
+	}
+	_, err := rootPool(t.RootCert)
+	return err
+}
+
 // rootPool is the set of CAs a server certificate must chain to.
 func rootPool(rootCert string) (*x509.CertPool, error) {
 	switch rootCert {
 	case "":
-		pool, err := x509.SystemCertPool()
+		pool, err := systemRoots()
 		if err != nil {
 			pool = x509.NewCertPool() // no system roots (e.g. a scratch image): the RDS bundle alone
 		}
@@ -41,11 +52,16 @@ func rootPool(rootCert string) (*x509.CertPool, error) {
 		}
 		return pool, nil
 	case "system":
-		pool, err := x509.SystemCertPool()
+		pool, err := systemRoots()
 		if err != nil {
 			return nil, fmt.Errorf("load the system's root certificates for sslrootcert=system: %w", err)
 		}
 		return pool, nil
+	}
+	if info, err := os.Stat(rootCert); err != nil {
+		return nil, fmt.Errorf("read the sslrootcert file: %w", err)
+	} else if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("the sslrootcert file %s is not a regular file", rootCert) // a FIFO or a device could block or never end
 	}
 	pem, err := os.ReadFile(rootCert) //nolint:gosec // the path is the operator's sslrootcert, read as libpq reads it
 	if err != nil {
