@@ -60,6 +60,8 @@ func inNetns(t *testing.T) bool {
 type fakeServer struct {
 	ln   net.Listener
 	cert *tls.Certificate // nil: answer 'N' to the SSLRequest
+	// answer, when set, is sent instead of 'N' or 'S' in reply to the SSLRequest.
+	answer []byte
 	// askPassword: once the client accepted the certificate, answer its startup message with
 	// AuthenticationCleartextPassword, as an impostor wanting the password would.
 	askPassword bool
@@ -115,6 +117,11 @@ func (s *fakeServer) serve(c net.Conn) {
 	s.record(first[:n])
 	if !bytes.Equal(first[:n], sslRequest) {
 		s.drain(c) // a client that skipped TLS: keep everything it sends
+		return
+	}
+	if s.answer != nil {
+		_, _ = c.Write(s.answer)
+		s.drain(c)
 		return
 	}
 	if s.cert == nil {

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	_ "embed" // the RDS CA bundle
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -108,9 +110,18 @@ func startTLS(ctx context.Context, conn net.Conn, cfg *tls.Config) (net.Conn, er
 		_ = conn.Close()
 		return nil, fmt.Errorf("start TLS: %w", err)
 	}
-	if answer[0] != 'S' {
+	switch answer[0] {
+	case 'S':
+	case 'N':
 		_ = conn.Close()
 		return nil, ErrNoTLS
+	case 'E':
+		err := refusedBeforeTLS(conn)
+		_ = conn.Close()
+		return nil, err
+	default:
+		_ = conn.Close()
+		return nil, fmt.Errorf("%w (it answered the SSLRequest with the byte 0x%02x)", errNotPostgreSQL, answer[0])
 	}
 	tc := tls.Client(conn, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
@@ -124,12 +135,45 @@ func startTLS(ctx context.Context, conn net.Conn, cfg *tls.Config) (net.Conn, er
 	return tc, nil
 }
 
+// errNotPostgreSQL is an answer to the SSLRequest that no PostgreSQL server gives.
+var errNotPostgreSQL = errors.New("what answered at the database's address is not a PostgreSQL server")
+
+// beforeTLSError is an ErrorResponse in answer to the SSLRequest: what a postmaster sends when it
+// cannot start a process for the connection (out of processes or memory), and a reason to try
+// again, not a verdict on the server. Its text comes before TLS, from whatever answered, so it is
+// quoted as unverified (and escaped, and shortened), and nothing is sent after it.
+type beforeTLSError struct{ text string }
+
+func (e *beforeTLSError) Error() string {
+	return fmt.Sprintf("the server answered the SSLRequest with an error instead of 'S' or 'N' (its text, unverified since it came before TLS: %q)", e.text)
+}
+
+// maxErrorBeforeTLS bounds what is read of such an error: PostgreSQL's are a few hundred bytes.
+const maxErrorBeforeTLS = 2048
+
+// refusedBeforeTLS reads the rest of an ErrorResponse (the 'E' has been read) for its message.
+func refusedBeforeTLS(conn net.Conn) error {
+	var size [4]byte
+	if _, err := io.ReadFull(conn, size[:]); err != nil {
+		return &beforeTLSError{text: "(cut off)"}
+	}
+	n := int64(binary.BigEndian.Uint32(size[:])) - 4
+	body, _ := io.ReadAll(io.LimitReader(conn, min(max(n, 0), maxErrorBeforeTLS)))
+	text := "(no message)"
+	for field := range bytes.SplitSeq(body, []byte{0}) {
+		if len(field) > 1 && field[0] == 'M' {
+			text = string(field[1:])
+		}
+	}
+	return &beforeTLSError{text: text[:min(len(text), 200)]}
+}
+
 // untrusted reports a server that failed verification: retrying cannot fix it.
 func untrusted(err error) bool {
 	var verify *tls.CertificateVerificationError
 	var hostname x509.HostnameError
 	var unknown x509.UnknownAuthorityError
 	var invalid x509.CertificateInvalidError
-	return errors.Is(err, ErrNoTLS) || errors.As(err, &verify) || errors.As(err, &hostname) ||
+	return errors.Is(err, ErrNoTLS) || errors.Is(err, errNotPostgreSQL) || errors.As(err, &verify) || errors.As(err, &hostname) ||
 		errors.As(err, &unknown) || errors.As(err, &invalid)
 }
