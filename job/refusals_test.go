@@ -85,6 +85,15 @@ func TestDataDoesNotAllowTheRun(t *testing.T) {
 			mentions: []string{"nobody@example.com"},
 		},
 		{
+			// Two users to Django; --user compares case-insensitively, so it cannot pick one.
+			name: "a --user address that matches two users",
+			setup: []string{`INSERT INTO users_user (password, is_superuser, email, name, is_staff, is_active, date_joined, visible, created_at, updated_at)
+				SELECT password, is_superuser, 'ADA@example.com', 'Ada Again', is_staff, is_active, date_joined, visible, created_at, updated_at
+				FROM users_user WHERE email = 'ada@example.com'`},
+			args:     []string{"--user", "Ada@Example.com"},
+			mentions: []string{"Ada@Example.com matches 2 users", "(ada@example.com)", "(ADA@example.com)"},
+		},
+		{
 			name:     "NOT NULL column without a default",
 			setup:    notNullColumn("contributions_contribution", "x"),
 			mentions: []string{"contributions_contribution.x", "NOT NULL"},
