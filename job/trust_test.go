@@ -91,7 +91,7 @@ func (s *impostor) serve(c net.Conn, cfg *tls.Config) {
 		return
 	}
 	_, _ = io.CopyN(io.Discard, tc, int64(binary.BigEndian.Uint32(size[:]))-4) // the startup message
-	_, _ = tc.Write([]byte{'R', 0, 0, 0, 8, 0, 0, 0, 3})                          // AuthenticationCleartextPassword
+	_, _ = tc.Write([]byte{'R', 0, 0, 0, 8, 0, 0, 0, 3})                       // AuthenticationCleartextPassword
 	buf := make([]byte, 4096)
 	n, _ := io.ReadAtLeast(tc, buf, 1)
 	s.mu.Lock()
