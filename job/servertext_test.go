@@ -64,7 +64,7 @@ func fatalServer(t *testing.T, msg string) (port int) {
 				return
 			}
 			wg.Go(func() {
-				defer c.Close()
+				defer func() { _ = c.Close() }()
 				var size [4]byte
 				if _, err := io.ReadFull(c, size[:]); err != nil {
 					return
@@ -87,7 +87,7 @@ func errorResponse(severity, code, msg string) []byte {
 	}
 	fields = append(fields, 0)
 	out := []byte{'E', 0, 0, 0, 0}
-	binary.BigEndian.PutUint32(out[1:], uint32(4+len(fields)))
+	binary.BigEndian.PutUint32(out[1:], uint32(4+len(fields))) //nolint:gosec // a few hundred bytes
 	return append(out, fields...)
 }
 

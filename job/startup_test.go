@@ -26,7 +26,7 @@ func silentServer(t *testing.T) int {
 		ln.Close()
 		mu.Lock()
 		for _, c := range conns {
-			c.Close()
+			_ = c.Close()
 		}
 		mu.Unlock()
 		wg.Wait()

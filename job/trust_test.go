@@ -76,7 +76,7 @@ func startImpostor(t *testing.T) *impostor {
 // serve answers the SSLRequest with 'S' and, if the client accepts the certificate, asks for the
 // password in clear text and keeps what comes.
 func (s *impostor) serve(c net.Conn, cfg *tls.Config) {
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.ReadFull(c, make([]byte, 8)); err != nil {
 		return

@@ -22,7 +22,7 @@ func errorResponse(code, msg string) []byte {
 	}
 	fields = append(fields, 0)
 	out := []byte{'E', 0, 0, 0, 0}
-	binary.BigEndian.PutUint32(out[1:], uint32(4+len(fields)))
+	binary.BigEndian.PutUint32(out[1:], uint32(4+len(fields))) //nolint:gosec // a few hundred bytes
 	return append(out, fields...)
 }
 
