@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tally/uptime/job/store"
 	"github.com/tally/uptime/job/uptime"
 )
 
@@ -82,6 +83,11 @@ func configure(r *reporter, args []string, env map[string]string) (code int, don
 		return exitOK, true
 	case err != nil:
 		return r.report(uptime.Result{}, err, exitUsage), true
+	}
+	for _, name := range store.RootVariables {
+		if env[name] != "" { // set by someone who expected it to count, or hoped it would
+			r.log.Warn("variable ignored: the system's root certificates are read from fixed paths", "variable", name)
+		}
 	}
 	return 0, false
 }

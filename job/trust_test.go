@@ -124,6 +124,9 @@ func TestImpostorRootsFromTheEnvironment(t *testing.T) {
 			r := runJob(t, env)
 			r.expect(t, exitRuntime)
 			r.oneStderrLine(t, "certificate signed by unknown authority")
+			if !r.logged("variable ignored") {
+				t.Errorf("no record says the variable was ignored:\n%s", r.Stdout)
+			}
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			seen := bytes.Count(s.received.Bytes(), []byte(password)) * len(password)

@@ -15,7 +15,7 @@ import (
 // runs on Linux, so here those variables are refused rather than read from fixed paths.
 func systemRoots() (*x509.CertPool, error) {
 	if runtime.GOOS != "darwin" && runtime.GOOS != "windows" {
-		for _, name := range []string{"SSL_CERT_FILE", "SSL_CERT_DIR"} {
+		for _, name := range RootVariables {
 			if os.Getenv(name) != "" {
 				return nil, fmt.Errorf("%s is set, and Go would trust what it names as roots for the database's certificate; unset it, or name the CA with sslrootcert", name)
 			}

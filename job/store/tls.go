@@ -41,6 +41,10 @@ func (t Target) CheckRoots() error {
 	return err
 }
 
+// RootVariables are the variables with which Go's x509.SystemCertPool adds roots on Linux; the
+// job never reads them (systemRoots), and says so when they are set.
+var RootVariables = []string{"SSL_CERT_FILE", "SSL_CERT_DIR"}
+
 // rootPool is the set of CAs a server certificate must chain to.
 func rootPool(rootCert string) (*x509.CertPool, error) {
 	switch rootCert {
