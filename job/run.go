@@ -103,7 +103,7 @@ func executeOnce(ctx context.Context, db *sqlx.DB, cfg config, log *slog.Logger)
 }
 
 // beforeCommit runs between the run's work and its commit. It does nothing; the test build
-// (tag uptime_crash, crash_test_build.go) crashes there, to show how a crash mid-run ends.
+// (tag uptime_crash, crash_tag.go) crashes there, to show how a crash mid-run ends.
 var beforeCommit = func() {}
 
 // exitCode maps how the run ended to the documented exit codes.
