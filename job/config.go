@@ -70,7 +70,13 @@ func parseConfig(args []string, env map[string]string, now time.Time) (config, e
 	if err != nil {
 		return cfg, err
 	}
-	if err := store.CheckURL(cfg.DatabaseURL); err != nil {
+	target, err := store.ParseURL(cfg.DatabaseURL)
+	if err != nil {
+		return cfg, &usageError{msg: err.Error()}
+	}
+	// The roots the server is verified against are configuration too: a missing or empty
+	// sslrootcert file is refused before the run, not found by its connection.
+	if err := target.CheckRoots(); err != nil {
 		return cfg, &usageError{msg: err.Error()}
 	}
 	return cfg, nil
@@ -218,7 +224,13 @@ func (d *dayValue) Set(s string) error {
 type durationValue struct {
 	d      *time.Duration
 	zeroOK bool
+	max    time.Duration // 0: no bound
 }
+
+// maxTimeout bounds --timeout: the run's session gets what remains of it as statement_timeout,
+// a number of milliseconds PostgreSQL keeps in an int (at most 2147483647 ms, 596.5 h). A longer
+// one was accepted and then failed every run on its first statement.
+const maxTimeout = 596 * time.Hour
 
 func (v *durationValue) String() string {
 	if v == nil || v.d == nil {
@@ -235,6 +247,8 @@ func (v *durationValue) Set(s string) error {
 		return errors.New("must be zero or a positive duration")
 	case d < 0 || d == 0 && !v.zeroOK:
 		return errors.New("must be a positive duration")
+	case v.max > 0 && d > v.max:
+		return fmt.Errorf("must be at most %s, the longest statement_timeout PostgreSQL takes", shortDuration(v.max.String()))
 	}
 	*v.d = d
 	return nil

@@ -106,7 +106,7 @@ func FuzzParseConfig(f *testing.F) {
 		if err := store.CheckURL(cfg.DatabaseURL); err != nil || cfg.DatabaseURL != env["DATABASE_URL"] {
 			t.Fatalf("parseConfig accepted DATABASE_URL %q: %v", cfg.DatabaseURL, err)
 		}
-		if cfg.Timeout <= 0 || cfg.DBWait < 0 || cfg.Options.Points < 1 || cfg.Environment == "" || !cfg.Options.Now.Equal(now) {
+		if cfg.Timeout <= 0 || cfg.Timeout > maxTimeout || cfg.DBWait < 0 || cfg.Options.Points < 1 || cfg.Environment == "" || !cfg.Options.Now.Equal(now) {
 			t.Fatalf("parseConfig(%q) accepted %+v", args, cfg)
 		}
 		for _, u := range cfg.Options.Users {

@@ -39,10 +39,11 @@ var flagTable = []flagSpec{
 		bind: func(c *config) flag.Value { return (*dayValue)(&c.Options.From) }},
 	{name: contract.FlagTo, arg: "YYYY-MM-DD", help: "fill only days on or before this one (not after today, UTC)",
 		bind: func(c *config) flag.Value { return (*dayValue)(&c.Options.To) }},
-	{name: contract.FlagUser, arg: "EMAIL", help: "only this user; repeat the flag, or separate addresses with commas in the variable",
+	{name: contract.FlagUser, arg: "EMAIL", help: "only this user (compared case-insensitively; an address that matches several users is refused); " +
+		"repeat the flag, or separate addresses with commas in the variable",
 		bind: func(c *config) flag.Value { return (*emailsValue)(&c.Options.Users) }},
-	{name: contract.FlagTimeout, arg: "DURATION", help: "deadline for the whole run",
-		bind: func(c *config) flag.Value { return &durationValue{d: &c.Timeout} }},
+	{name: contract.FlagTimeout, arg: "DURATION", help: "deadline for the whole run (at most 596h)",
+		bind: func(c *config) flag.Value { return &durationValue{d: &c.Timeout, max: maxTimeout} }},
 	{name: contract.FlagDBWait, arg: "DURATION", help: "how long to keep retrying the first connection",
 		bind: func(c *config) flag.Value { return &durationValue{d: &c.DBWait, zeroOK: true} }},
 	{name: contract.FlagLockWait, arg: "DURATION", help: fmt.Sprintf("how long to wait for another run to finish "+

@@ -63,7 +63,13 @@ type result struct {
 // startJob starts the job with exactly env as its environment (nothing inherited).
 func startJob(t *testing.T, env map[string]string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(jobBinary, args...), done: make(chan struct{})}
+	return startBinary(t, jobBinary, env, args...)
+}
+
+// startBinary is startJob with another build of the job.
+func startBinary(t *testing.T, binary string, env map[string]string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(binary, args...), done: make(chan struct{})}
 	p.cmd.Env = []string{}
 	for k, v := range env {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)
@@ -410,4 +416,28 @@ func withPort(t *testing.T, dbURL string, port int) string {
 	}
 	u.Host = fmt.Sprintf("127.0.0.1:%d", port)
 	return u.String()
+}
+
+// withRootCert is dbURL verified with TLS (no sslmode=disable) against the roots in file.
+func withRootCert(t *testing.T, dbURL, file string) string {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Del("sslmode")
+	q.Set("sslrootcert", file)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// emptyFile is the path of a new empty file.
+func emptyFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "empty.pem")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

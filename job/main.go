@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tally/uptime/job/store"
 	"github.com/tally/uptime/job/uptime"
 )
 
@@ -44,6 +45,7 @@ func environ() map[string]string {
 // otherwise the configuration is read (help, version and usage errors end there), then the run
 // executes under its deadline and signals and is reported.
 func run(args []string, env map[string]string, stdout, stderr io.Writer) int {
+	stderr = oneLineWriter{stderr} // server text in an error must not start a line of its own
 	if code, ok := toolMode(args, env, stdout, stderr); ok {
 		return code
 	}
@@ -82,6 +84,11 @@ func configure(r *reporter, args []string, env map[string]string) (code int, don
 	case err != nil:
 		return r.report(uptime.Result{}, err, exitUsage), true
 	}
+	for _, name := range store.RootVariables {
+		if env[name] != "" { // set by someone who expected it to count, or hoped it would
+			r.log.Warn("variable ignored: the system's root certificates are read from fixed paths", "variable", name)
+		}
+	}
 	return 0, false
 }
 
@@ -97,7 +104,7 @@ func runUnderDeadline(r *reporter) int {
 	r.log.InfoContext(ctx, "run started", "environment", cfg.Environment, "dry_run", cfg.Options.DryRun,
 		"points", cfg.Options.Points, "force", cfg.Options.Force, "users", len(cfg.Options.Users),
 		"from", dayOrEmpty(cfg.Options.From), "to", dayOrEmpty(cfg.Options.To), "timeout", cfg.Timeout.String())
-	res, err := execute(ctx, cfg, r.log)
+	res, err := executeRecovering(ctx, cfg, r.log)
 	return r.report(res, explain(ctx, err), exitCode(ctx, err))
 }
 

@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Output that nobody reads (a full pipe, a stalled log driver) must not keep the job past its
@@ -84,4 +88,49 @@ func (b *boundedWriter) Flush(limit time.Duration) bool {
 	case <-deadline.C:
 		return false
 	}
+}
+
+// oneLineWriter writes each Write as exactly one line: every character that is not printable
+// (a line break, a carriage return, any other control or format character, a byte that is not
+// UTF-8) is written as its Go escape, and only a final newline is kept. CloudWatch splits the
+// output into records at line breaks, so text the job does not control (a server's error
+// message, a trigger's RAISE quoting a user's name) must not start a line of its own: that line
+// could be a forged EMF record saying the run succeeded. The JSON records on stdout are escaped
+// by their encoder already; stderr's sentences go through this.
+type oneLineWriter struct{ w io.Writer }
+
+func (o oneLineWriter) Write(p []byte) (int, error) {
+	line, newline := bytes.CutSuffix(p, []byte("\n"))
+	out := escapeControl(string(line))
+	if newline {
+		out += "\n"
+	}
+	if _, err := io.WriteString(o.w, out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// escapeControl writes every rune strconv.IsPrint refuses as its escape (\n, \r, \x1b, \u2028)
+// and every byte that is not UTF-8 as \xNN; everything else, quotes and backslashes included,
+// stays as it is.
+func escapeControl(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !strconv.IsPrint(r) }) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case strconv.IsPrint(r):
+			b.WriteString(s[i : i+size])
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		i += size
+	}
+	return b.String()
 }

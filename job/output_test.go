@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"os/exec"
@@ -95,5 +96,23 @@ func TestBlockedOutput(t *testing.T) {
 				checkComplete(t, db)
 			}
 		})
+	}
+}
+
+// Each write to stderr is one line: every character that could end a line, or move the cursor,
+// is escaped; a final newline is kept; quotes and backslashes stay as they are.
+func TestOneLineWriter(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain \"quoted\" \\ text\n":    "plain \"quoted\" \\ text\n",
+		"a\nb\r\nc\n":                   `a\nb\r\nc` + "\n",
+		"line\u2028separator\u2029x":    `line\u2028separator\u2029x`,
+		"\x1b[31mred\t\x00\u0085\n":     `\x1b[31mred\t\x00\u0085` + "\n",
+		"bad \xff\xfe UTF-8, ok é ü 日本": `bad \xff\xfe UTF-8, ok é ü 日本`,
+	} {
+		var b bytes.Buffer
+		n, err := oneLineWriter{&b}.Write([]byte(in))
+		if err != nil || n != len(in) || b.String() != want {
+			t.Errorf("Write(%q) = %d, %v, wrote %q; want %q", in, n, err, b.String(), want)
+		}
 	}
 }

@@ -32,6 +32,13 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown flag", jobEnv(db.URL), []string{"--dryrun"}, "unknown flag"},
 		{"missing DATABASE_URL", map[string]string{"UPTIME_ENVIRONMENT": "test"}, nil, "DATABASE_URL"},
 		{"mysql DATABASE_URL", jobEnv("mysql://root@127.0.0.1/tally"), nil, "DATABASE_URL"},
+		// statement_timeout takes at most 2147483647 ms: 597h was accepted, then failed every run.
+		{"timeout 597h", jobEnv(db.URL), []string{"--timeout", "597h"}, "at most 596h"},
+		{"UPTIME_TIMEOUT 100000h", jobEnv(db.URL, "UPTIME_TIMEOUT", "100000h"), nil, "at most 596h"},
+		// The server's roots are configuration: found at start, not by the connection (exit 1).
+		{"empty sslrootcert", jobEnv(withRootCert(t, db.URL, emptyFile(t))), nil, "holds no PEM certificate"},
+		{"missing sslrootcert", jobEnv(withRootCert(t, db.URL, "/nonexistent/ca.pem")), nil, "sslrootcert"},
+		{"sslrootcert a directory", jobEnv(withRootCert(t, db.URL, t.TempDir())), nil, "not a regular file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,6 +83,15 @@ func TestDataDoesNotAllowTheRun(t *testing.T) {
 			name:     "unknown user",
 			args:     []string{"--user", "ada@example.com", "--user", "nobody@example.com"},
 			mentions: []string{"nobody@example.com"},
+		},
+		{
+			// Two users to Django; --user compares case-insensitively, so it cannot pick one.
+			name: "a --user address that matches two users",
+			setup: []string{`INSERT INTO users_user (password, is_superuser, email, name, is_staff, is_active, date_joined, visible, created_at, updated_at)
+				SELECT password, is_superuser, 'ADA@example.com', 'Ada Again', is_staff, is_active, date_joined, visible, created_at, updated_at
+				FROM users_user WHERE email = 'ada@example.com'`},
+			args:     []string{"--user", "Ada@Example.com"},
+			mentions: []string{"Ada@Example.com matches 2 users", "(ada@example.com)", "(ADA@example.com)"},
 		},
 		{
 			name:     "NOT NULL column without a default",

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -35,6 +36,33 @@ const (
 	busyPause    = 100 * time.Millisecond
 	busyPauseMax = 5 * time.Second
 )
+
+// panicError is a panic in the run: a bug. It ends the run like any runtime failure (exit 1,
+// rolled back by the deferred Rollback and Close the panic unwound through), so that the run is
+// reported and the alarms see it; left alone, the Go runtime would exit 2, the code that tells the
+// on-call "configuration; retrying will not help", with no summary and no metrics record.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string {
+	return fmt.Sprintf("the job panicked (a bug; the stack is in the \"run panicked\" record): %v", e.value)
+}
+
+// executeRecovering is execute with a panic on the run's goroutine turned into a *panicError, its
+// stack logged. A panic on another goroutine, or a fatal error of the Go runtime (out of memory,
+// a stack overflow), cannot be recovered: the process still exits 2 (docs/reliability.md).
+func executeRecovering(ctx context.Context, cfg config, log *slog.Logger) (res uptime.Result, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p := &panicError{value: v, stack: debug.Stack()}
+			log.ErrorContext(ctx, "run panicked", "panic", fmt.Sprint(v), "stack", string(p.stack))
+			res, err = uptime.Result{}, p
+		}
+	}()
+	return execute(ctx, cfg, log)
+}
 
 // execute runs the generator in the run's transaction and commits it, unless this is a dry run.
 // An attempt that gave way to the app is tried again, as often as the deadline allows.
@@ -93,6 +121,7 @@ func executeOnce(ctx context.Context, db *sqlx.DB, cfg config, log *slog.Logger)
 	if err != nil {
 		return uptime.Result{}, watch.GaveWay(err)
 	}
+	beforeCommit()
 	if cfg.Options.DryRun {
 		return res, nil
 	}
@@ -123,14 +152,21 @@ func logUsers(ctx context.Context, log *slog.Logger, users []uptime.UserDays) {
 	}
 }
 
+// beforeCommit runs between the run's work and its commit. It does nothing; the test build
+// (tag uptime_crash, crash_tag.go) crashes there, to show how a crash mid-run ends.
+var beforeCommit = func() {}
+
 // exitCode maps how the run ended to the documented exit codes.
 func exitCode(ctx context.Context, err error) int {
 	var usage *usageError
 	var data *uptime.DataError
 	var schema *store.SchemaError
+	var crash *panicError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &crash): // a bug, not the configuration: retrying may well work
+		return exitRuntime
 	case ctx.Err() != nil:
 		return exitRuntime
 	case errors.Is(err, store.ErrLocked):

@@ -28,12 +28,14 @@ const (
 var Exits = []Exit{
 	{Code: ExitOK, Meaning: "done; also nothing to do, and a dry run"},
 	{Code: ExitRuntime, Class: "runtime", Meaning: "runtime failure: the database was unreachable after --db-wait, " +
-		"a query failed, the deadline passed, or SIGTERM or SIGINT; everything was rolled back"},
+		"a query failed, the deadline passed, SIGTERM or SIGINT, or a bug in the run (a panic, logged with its stack); " +
+		"everything was rolled back"},
 	{Code: ExitUsage, Class: "configuration", Meaning: "usage or configuration error: a bad flag, variable or " +
-		"value, --from after --to, or a missing or refused DATABASE_URL; retrying will not help"},
+		"value, --from after --to, or a missing or refused DATABASE_URL; retrying will not help (unless the log has " +
+		"no run summary: then the Go runtime crashed, out of memory or a bug, and stderr starts with fatal error or panic)"},
 	{Code: ExitData, Class: "data", Meaning: "the data does not allow the run: no Uptime type, days without a " +
 		"multiplier (and no --force), two Uptime multipliers valid from the same moment with different values, " +
-		"points outside the type's range, an unknown --user, a schema the job cannot write safely, or a " +
+		"points outside the type's range, an unknown --user or one that matches several users, a schema the job cannot write safely, or a " +
 		"database role without a privilege the run needs; nothing was written"},
 	{Code: ExitLocked, Class: "locked", Meaning: "another run still held the lock after --lock-wait; nothing was written"},
 	{Code: 137, Class: "runtime", Signal: true, Meaning: "killed by SIGKILL: usually out of memory, or the task " +

@@ -29,10 +29,27 @@ var keepAlive = net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interv
 
 const userTimeout = 30 * time.Second
 
+// minAttempt is the least time one connection attempt gets, however little of --db-wait is left:
+// a TLS handshake and the startup exchange with a busy server can take a few seconds.
+const minAttempt = 5 * time.Second
+
+// startupLimit bounds one connection attempt, the TLS handshake and the startup exchange
+// included: the URL's connect_timeout (handshakeTimeout without one), but never longer than wait
+// (--db-wait, how long the operator gives the database to answer) or shorter than minAttempt. A
+// server that accepts and never answers held the job for the whole connect_timeout otherwise
+// (lib/pq's startup does not watch the context), whatever --db-wait said.
+func startupLimit(connectTimeout, wait time.Duration) time.Duration {
+	limit := connectTimeout
+	if limit == 0 {
+		limit = handshakeTimeout // lib/pq waits forever for the startup exchange otherwise
+	}
+	return min(limit, max(wait, minAttempt))
+}
+
 // connector builds lib/pq's configuration field by field (lib/pq's own DSN parsing would read PG*
 // variables and service files) and gives it a dialer that goes only to t, verifying TLS itself.
-// life is the run: once it ends, connections have abandonAfter left.
-func (t Target) connector(life context.Context) (*pq.Connector, error) {
+// life is the run: once it ends, connections have abandonAfter left. wait is --db-wait.
+func (t Target) connector(life context.Context, wait time.Duration) (*pq.Connector, error) {
 	d := &dialer{target: t, life: life}
 	if t.TLS {
 		cfg, err := t.tlsConfig()
@@ -41,10 +58,6 @@ func (t Target) connector(life context.Context) (*pq.Connector, error) {
 		}
 		d.tls = cfg
 	}
-	timeout := t.ConnectTimeout
-	if timeout == 0 {
-		timeout = handshakeTimeout // lib/pq waits forever for the startup exchange otherwise
-	}
 	c, err := pq.NewConnectorConfig(pq.Config{
 		Host: t.Host, Port: t.Port, Database: t.Database, User: t.User, Password: t.password,
 		Passfile: absentFile,
@@ -52,7 +65,7 @@ func (t Target) connector(life context.Context) (*pq.Connector, error) {
 		ApplicationName: cmp.Or(t.ApplicationName, ApplicationName),
 		// TLS is the dialer's: lib/pq speaks the protocol over a connection already verified.
 		SSLMode:            pq.SSLModeDisable,
-		ConnectTimeout:     timeout,
+		ConnectTimeout:     startupLimit(t.ConnectTimeout, wait),
 		ClientEncoding:     "UTF8",
 		Datestyle:          "ISO, MDY",
 		MinProtocolVersion: "3.0",

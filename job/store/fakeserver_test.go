@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"io"
 	"log/slog"
@@ -57,21 +58,32 @@ func inNetns(t *testing.T) bool {
 
 // fakeServer records every byte it receives, before and (if a handshake succeeds) inside TLS.
 type fakeServer struct {
-	ln       net.Listener
-	cert     *tls.Certificate // nil: answer 'N' to the SSLRequest
-	mu       sync.Mutex
-	received bytes.Buffer
-	conns    int
-	wg       sync.WaitGroup
+	ln   net.Listener
+	cert *tls.Certificate // nil: answer 'N' to the SSLRequest
+	// answer, when set, is sent instead of 'N' or 'S' in reply to the SSLRequest.
+	answer []byte
+	// askPassword: once the client accepted the certificate, answer its startup message with
+	// AuthenticationCleartextPassword, as an impostor wanting the password would.
+	askPassword bool
+	mu          sync.Mutex
+	received    bytes.Buffer
+	conns       int
+	wg          sync.WaitGroup
 }
 
 func startFakeServer(t *testing.T, cert *tls.Certificate) *fakeServer {
+	t.Helper()
+	return serveFake(t, &fakeServer{cert: cert})
+}
+
+// serveFake starts s listening at fakeAddr.
+func serveFake(t *testing.T, s *fakeServer) *fakeServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", net.JoinHostPort(fakeAddr, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &fakeServer{ln: ln, cert: cert}
+	s.ln = ln
 	s.wg.Add(1)
 	go s.accept()
 	t.Cleanup(func() { ln.Close(); s.wg.Wait() })
@@ -107,6 +119,11 @@ func (s *fakeServer) serve(c net.Conn) {
 		s.drain(c) // a client that skipped TLS: keep everything it sends
 		return
 	}
+	if s.answer != nil {
+		_, _ = c.Write(s.answer)
+		s.drain(c)
+		return
+	}
 	if s.cert == nil {
 		_, _ = c.Write([]byte{'N'})
 		s.drain(c)
@@ -117,7 +134,23 @@ func (s *fakeServer) serve(c net.Conn) {
 	if err := tc.Handshake(); err != nil {
 		return
 	}
+	if s.askPassword {
+		s.askForPassword(tc)
+	}
 	s.drain(tc) // the client accepted the certificate: whatever it says now is in the clear to us
+}
+
+// askForPassword reads the startup message and asks for the password in clear text.
+func (s *fakeServer) askForPassword(c net.Conn) {
+	var size [4]byte
+	if _, err := io.ReadFull(c, size[:]); err != nil {
+		return
+	}
+	s.record(size[:])
+	body := make([]byte, max(int(binary.BigEndian.Uint32(size[:])), 4)-4)
+	n, _ := io.ReadFull(c, body)
+	s.record(body[:n])
+	_, _ = c.Write([]byte{'R', 0, 0, 0, 8, 0, 0, 0, 3})
 }
 
 func (s *fakeServer) drain(r io.Reader) {

@@ -45,7 +45,7 @@ func Open(ctx context.Context, databaseURL string, wait time.Duration, log *slog
 	if err != nil {
 		return nil, err
 	}
-	connector, err := target.connector(ctx)
+	connector, err := target.connector(ctx, wait)
 	if err != nil {
 		return nil, fmt.Errorf("connect to the database (%s): %w", target, err)
 	}

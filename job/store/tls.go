@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	_ "embed" // the RDS CA bundle
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -28,11 +30,26 @@ var ErrNoTLS = errors.New("the server did not agree to TLS (it answered 'N' to t
 // handshakeTimeout bounds the SSLRequest and the TLS handshake when the caller set no deadline.
 const handshakeTimeout = 15 * time.Second
 
+// CheckRoots reads the roots the connection would verify the server against, so that an
+// sslrootcert file that is missing, empty or holds no certificate is refused before the run, as
+// the configuration error it is, rather than by the connection.
+func (t Target) CheckRoots() error {
+	if !t.TLS {
+		return nil
+	}
+	_, err := rootPool(t.RootCert)
+	return err
+}
+
+// RootVariables are the variables with which Go's x509.SystemCertPool adds roots on Linux; the
+// job never reads them (systemRoots), and says so when they are set.
+var RootVariables = []string{"SSL_CERT_FILE", "SSL_CERT_DIR"}
+
 // rootPool is the set of CAs a server certificate must chain to.
 func rootPool(rootCert string) (*x509.CertPool, error) {
 	switch rootCert {
 	case "":
-		pool, err := x509.SystemCertPool()
+		pool, err := systemRoots()
 		if err != nil {
 			pool = x509.NewCertPool() // no system roots (e.g. a scratch image): the RDS bundle alone
 		}
@@ -41,11 +58,16 @@ func rootPool(rootCert string) (*x509.CertPool, error) {
 		}
 		return pool, nil
 	case "system":
-		pool, err := x509.SystemCertPool()
+		pool, err := systemRoots()
 		if err != nil {
 			return nil, fmt.Errorf("load the system's root certificates for sslrootcert=system: %w", err)
 		}
 		return pool, nil
+	}
+	if info, err := os.Stat(rootCert); err != nil {
+		return nil, fmt.Errorf("read the sslrootcert file: %w", err)
+	} else if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("the sslrootcert file %s is not a regular file", rootCert) // a FIFO or a device could block or never end
 	}
 	pem, err := os.ReadFile(rootCert) //nolint:gosec // the path is the operator's sslrootcert, read as libpq reads it
 	if err != nil {
@@ -92,9 +114,18 @@ func startTLS(ctx context.Context, conn net.Conn, cfg *tls.Config) (net.Conn, er
 		_ = conn.Close()
 		return nil, fmt.Errorf("start TLS: %w", err)
 	}
-	if answer[0] != 'S' {
+	switch answer[0] {
+	case 'S':
+	case 'N':
 		_ = conn.Close()
 		return nil, ErrNoTLS
+	case 'E':
+		err := refusedBeforeTLS(conn)
+		_ = conn.Close()
+		return nil, err
+	default:
+		_ = conn.Close()
+		return nil, fmt.Errorf("%w (it answered the SSLRequest with the byte 0x%02x)", errNotPostgreSQL, answer[0])
 	}
 	tc := tls.Client(conn, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
@@ -108,12 +139,45 @@ func startTLS(ctx context.Context, conn net.Conn, cfg *tls.Config) (net.Conn, er
 	return tc, nil
 }
 
+// errNotPostgreSQL is an answer to the SSLRequest that no PostgreSQL server gives.
+var errNotPostgreSQL = errors.New("what answered at the database's address is not a PostgreSQL server")
+
+// beforeTLSError is an ErrorResponse in answer to the SSLRequest: what a postmaster sends when it
+// cannot start a process for the connection (out of processes or memory), and a reason to try
+// again, not a verdict on the server. Its text comes before TLS, from whatever answered, so it is
+// quoted as unverified (and escaped, and shortened), and nothing is sent after it.
+type beforeTLSError struct{ text string }
+
+func (e *beforeTLSError) Error() string {
+	return fmt.Sprintf("the server answered the SSLRequest with an error instead of 'S' or 'N' (its text, unverified since it came before TLS: %q)", e.text)
+}
+
+// maxErrorBeforeTLS bounds what is read of such an error: PostgreSQL's are a few hundred bytes.
+const maxErrorBeforeTLS = 2048
+
+// refusedBeforeTLS reads the rest of an ErrorResponse (the 'E' has been read) for its message.
+func refusedBeforeTLS(conn net.Conn) error {
+	var size [4]byte
+	if _, err := io.ReadFull(conn, size[:]); err != nil {
+		return &beforeTLSError{text: "(cut off)"}
+	}
+	n := int64(binary.BigEndian.Uint32(size[:])) - 4
+	body, _ := io.ReadAll(io.LimitReader(conn, min(max(n, 0), maxErrorBeforeTLS)))
+	text := "(no message)"
+	for field := range bytes.SplitSeq(body, []byte{0}) {
+		if len(field) > 1 && field[0] == 'M' {
+			text = string(field[1:])
+		}
+	}
+	return &beforeTLSError{text: text[:min(len(text), 200)]}
+}
+
 // untrusted reports a server that failed verification: retrying cannot fix it.
 func untrusted(err error) bool {
 	var verify *tls.CertificateVerificationError
 	var hostname x509.HostnameError
 	var unknown x509.UnknownAuthorityError
 	var invalid x509.CertificateInvalidError
-	return errors.Is(err, ErrNoTLS) || errors.As(err, &verify) || errors.As(err, &hostname) ||
+	return errors.Is(err, ErrNoTLS) || errors.Is(err, errNotPostgreSQL) || errors.As(err, &verify) || errors.As(err, &hostname) ||
 		errors.As(err, &unknown) || errors.As(err, &invalid)
 }

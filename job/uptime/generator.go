@@ -252,7 +252,9 @@ func checkPoints(typ uptimeType, points int) error {
 }
 
 // resolveUsers maps e-mail addresses (compared case-insensitively) to user ids; nil means
-// everyone. An address that matches no user stops the run: a typo must not look like success.
+// everyone. An address that matches no user stops the run: a typo must not look like success. So
+// does one that matches several (u1@example.com and U1@example.com are two users to Django): the
+// job cannot tell which was meant.
 func resolveUsers(ctx context.Context, tx *sqlx.Tx, emails []string) ([]int64, error) {
 	if len(emails) == 0 {
 		return nil, nil
@@ -262,22 +264,28 @@ func resolveUsers(ctx context.Context, tx *sqlx.Tx, emails []string) ([]int64, e
 		lowered[i] = strings.ToLower(e)
 	}
 	var found []struct {
-		ID    int64  `db:"id"`
-		Email string `db:"email"`
+		ID      int64  `db:"id"`
+		Email   string `db:"email"`
+		Lowered string `db:"lowered"`
 	}
-	if err := tx.SelectContext(ctx, &found,
-		`SELECT id, lower(email) AS email FROM public.users_user WHERE lower(email) = ANY ($1)`, pq.Array(lowered)); err != nil {
+	if err := tx.SelectContext(ctx, &found, `
+		SELECT id, email, lower(email) AS lowered FROM public.users_user WHERE lower(email) = ANY ($1) ORDER BY id`,
+		pq.Array(lowered)); err != nil {
 		return nil, fmt.Errorf("look up users: %w", err)
 	}
-	known := make(map[string]bool, len(found))
+	matches := make(map[string][]string, len(found))
 	ids := make([]int64, 0, len(found))
 	for _, f := range found {
-		known[f.Email] = true
+		matches[f.Lowered] = append(matches[f.Lowered], fmt.Sprintf("%d (%s)", f.ID, f.Email))
 		ids = append(ids, f.ID)
 	}
 	var unknown []string
 	for i, e := range lowered {
-		if !known[e] {
+		switch m := matches[e]; {
+		case len(m) > 1:
+			return nil, dataErrorf("--user %s matches %d users whose addresses differ only in case, ids %s; "+
+				"the job cannot tell which is meant", emails[i], len(m), strings.Join(m, ", "))
+		case len(m) == 0:
 			unknown = append(unknown, emails[i])
 		}
 	}
