@@ -76,7 +76,7 @@ func insertRows(t testing.TB, dst *DB, table string, cols []string, values [][]a
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.Prepare(pq.CopyIn(table, unquoted(cols)...))
+	stmt, err := tx.Prepare(fmt.Sprintf("COPY public.%s (%s) FROM STDIN", pq.QuoteIdentifier(table), strings.Join(cols, ", ")))
 	if err != nil {
 		t.Fatalf("copy into %s: %v", table, err)
 	}
@@ -95,12 +95,4 @@ func insertRows(t testing.TB, dst *DB, table string, cols []string, values [][]a
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func unquoted(cols []string) []string {
-	out := make([]string, len(cols))
-	for i, c := range cols {
-		out[i] = strings.Trim(c, `"`)
-	}
-	return out
 }

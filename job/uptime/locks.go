@@ -281,7 +281,7 @@ const rowWaiterSQL = `
 	  AND pg_catalog.pg_backend_pid() = ANY (pg_catalog.pg_blocking_pids(l.pid))
 	LIMIT 1`
 
-func isCode(err error, code pq.ErrorCode) bool {
+func isCode(err error, code string) bool {
 	var pqErr *pq.Error
-	return errors.As(err, &pqErr) && pqErr.Code == code
+	return errors.As(err, &pqErr) && string(pqErr.Code) == code
 }
