@@ -87,8 +87,10 @@ func TestDataDoesNotAllowTheRun(t *testing.T) {
 		{
 			// Two users to Django; --user compares case-insensitively, so it cannot pick one.
 			name: "a --user address that matches two users",
-			setup: []string{`INSERT INTO users_user (password, is_superuser, email, name, is_staff, is_active, date_joined, visible, created_at, updated_at)
-				SELECT password, is_superuser, 'ADA@example.com', 'Ada Again', is_staff, is_active, date_joined, visible, created_at, updated_at
+			setup: []string{`INSERT INTO users_user (password, is_superuser, username, first_name, last_name, email, name,
+				                        is_staff, is_active, date_joined, visible, created_at, updated_at)
+				SELECT password, is_superuser, 'ADA', first_name, last_name, 'ADA@example.com', 'Ada Again',
+				       is_staff, is_active, date_joined, visible, created_at, updated_at
 				FROM users_user WHERE email = 'ada@example.com'`},
 			args:     []string{"--user", "Ada@Example.com"},
 			mentions: []string{"Ada@Example.com matches 2 users", "(ada@example.com)", "(ADA@example.com)"},
