@@ -25,7 +25,7 @@ import (
 //   - each request waits at most lockAttempt, far below deadlock_timeout, so that where the run
 //     and the app wait on each other the run gives up first and PostgreSQL never picks a victim;
 //   - once the locks are held, every statement runs within what is left of the budget
-//     (LockedBudget): past it, the phase rolls back to before its locks and the run tries again.
+//     (LockedBudget): past it, the phase rolls back to before its locks and is tried again.
 
 // DefaultLockedBudget is how long the locked phase may hold its locks unless the run says
 // otherwise: with the time a new request waits, an app write waits well under a second.
@@ -42,8 +42,9 @@ const lockPause = 100 * time.Millisecond
 // BusyError means the app kept the run from finishing its locked phase this time: nothing of the
 // attempt is kept, and the caller may try the run again. Holder names the session concerned.
 type BusyError struct {
-	Reason string
-	Holder string
+	Reason  string
+	Holder  string
+	overran bool // the locked phase overran its budget: it may be tried again on its own
 }
 
 func (e *BusyError) Error() string {
@@ -202,14 +203,26 @@ func lockOnce(ctx context.Context, tx *sqlx.Tx, wait string) error {
 		}
 	}
 	if err != nil {
-		if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT uptime_locked"); rbErr != nil {
+		// Rolled back and released, so that attempts do not pile up savepoints.
+		if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT uptime_locked; RELEASE SAVEPOINT uptime_locked"); rbErr != nil {
 			return fmt.Errorf("roll back to the savepoint after %v: %w", err, rbErr)
 		}
 		return err
 	}
-	// Released, the savepoint hands its locks to the transaction.
-	_, err = tx.ExecContext(ctx, "RELEASE SAVEPOINT uptime_locked")
-	return err
+	// The savepoint stays: rolling back to it lets go of the locks and of the locked phase's work.
+	return nil
+}
+
+// releaseLocks ends a locked phase that overran its budget: back to before its locks, the
+// inserts kept.
+func (g Generator) releaseLocks(ctx context.Context, tx *sqlx.Tx) error {
+	for _, q := range []string{"ROLLBACK TO SAVEPOINT uptime_locked", "RELEASE SAVEPOINT uptime_locked"} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("let go of the table locks: %w", err)
+		}
+	}
+	g.pause(false)
+	return nil
 }
 
 // ExecContext runs one statement of the locked phase within what is left of its budget.
@@ -243,7 +256,7 @@ func (ph *lockedPhase) explain(err error) error {
 	if !isCode(err, "57014") && !isCode(err, "55P03") { // query_canceled (the budget), lock_not_available
 		return err
 	}
-	return &BusyError{Reason: fmt.Sprintf("the locked phase did not fit its budget of %v (%v)", ph.budget, err)}
+	return &BusyError{Reason: fmt.Sprintf("the locked phase did not fit its budget of %v (%v)", ph.budget, err), overran: true}
 }
 
 // end checks that no session waits for a row the run holds, then puts the run's own timeouts

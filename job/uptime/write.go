@@ -2,9 +2,12 @@ package uptime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -36,29 +39,57 @@ func (g Generator) write(ctx context.Context, tx *sqlx.Tx, opts Options, typ upt
 		}
 		g.Log.InfoContext(ctx, "contributions inserted", "count", res.ContributionsCreated)
 	}
+	readRanges := readAgain(p.scanMaxID, mine)
+	for pause := time.Millisecond; ; pause = min(pause*4, lockPause*10) {
+		done, err := g.lockedPhase(ctx, tx, opts, typ.ID, readRanges, &res)
+		var busy *BusyError
+		if !errors.As(err, &busy) || !busy.overran {
+			return res, err
+		}
+		if yielded := g.gaveWay(); yielded != nil {
+			return res, yielded // the cancel was the watch's: the whole attempt gives way
+		}
+		// The step overran its budget: let go of the table locks (the inserts stay) and try the
+		// step again shortly; an app session that waits on the inserts' row locks meanwhile makes
+		// the watch give way, and the whole run starts again.
+		if err := g.releaseLocks(ctx, tx); err != nil {
+			return res, err
+		}
+		g.Log.WarnContext(ctx, "the locked phase did not fit its budget; trying it again", "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return res, err
+		case <-time.After(rand.N(pause) + done): //nolint:gosec // jitter, not a secret
+		}
+	}
+}
+
+// lockedPhase takes the table locks and does the run's last step under them, within the budget:
+// catch up, remove doubled days, set totals and ranks. It returns how long the locks were held.
+func (g Generator) lockedPhase(ctx context.Context, tx *sqlx.Tx, opts Options, typeID int64, ranges []idRange, res *Result) (time.Duration, error) {
 	// From here until the caller's commit, the budget bounds what the app waits.
 	ph, err := g.lockTables(ctx, tx)
 	if err != nil {
-		return res, err
+		return 0, err
 	}
-	removed, err := ph.reconcile(ctx, opts, typ.ID, readAgain(p.scanMaxID, mine))
+	removed, err := ph.reconcile(ctx, opts, typeID, ranges)
 	if err != nil {
-		return res, err
+		return ph.held(), err
+	}
+	changes, err := leaderboard.Refresh(ctx, ph, opts.Now, sqlPoints, typeID)
+	if err != nil {
+		return ph.held(), ph.explain(err)
+	}
+	if err := ph.end(ctx, g); err != nil {
+		return ph.held(), err
 	}
 	res.DuplicatesRemoved = removed.all
 	res.ContributionsCreated -= removed.ours
-	changes, err := leaderboard.Refresh(ctx, ph, opts.Now, sqlPoints, typ.ID)
-	if err != nil {
-		return res, ph.explain(err)
-	}
-	if err := ph.end(ctx, g); err != nil {
-		return res, err
-	}
 	res.EntriesUpdated, res.EntriesCreated, res.RanksChanged = changes.EntriesUpdated, changes.EntriesCreated, changes.RanksChanged
 	g.Log.InfoContext(ctx, "leaderboards refreshed", "entries_updated", res.EntriesUpdated,
 		"entries_created", res.EntriesCreated, "ranks_changed", res.RanksChanged,
 		"duplicates_removed", res.DuplicatesRemoved, "locked_seconds", ph.held().Seconds())
-	return res, nil
+	return ph.held(), nil
 }
 
 func (g Generator) pause(p bool) {
@@ -86,8 +117,15 @@ func (ph *lockedPhase) reconcile(ctx context.Context, opts Options, typeID int64
 	if _, err := ph.ExecContext(ctx, sqlCatchUp, lo, hi, opts.Now, typeID); err != nil {
 		return removed{}, ph.explain(fmt.Errorf("catch up with the app: %w", err))
 	}
+	// Fresh statistics, or the planner guesses thousands of changed users and scans the table.
+	if _, err := ph.ExecContext(ctx, "ANALYZE uptime_changed"); err != nil {
+		return removed{}, ph.explain(fmt.Errorf("analyze uptime_changed: %w", err))
+	}
 	if _, err := ph.ExecContext(ctx, sqlDoubledChanged, typeID); err != nil {
 		return removed{}, ph.explain(fmt.Errorf("find doubled days: %w", err))
+	}
+	if _, err := ph.ExecContext(ctx, "ANALYZE uptime_doubled"); err != nil {
+		return removed{}, ph.explain(fmt.Errorf("analyze uptime_doubled: %w", err))
 	}
 	unreferenced, err := unreferencedClause(ctx, ph)
 	if err != nil {
@@ -101,6 +139,9 @@ func (ph *lockedPhase) reconcile(ctx context.Context, opts Options, typeID int64
 	if r.all > 0 || r.kept > 0 {
 		ph.log.WarnContext(ctx, "days with more than one Uptime contribution", "removed", r.all,
 			"removed_of_this_run", r.ours, "left_entered_by_people_or_referenced", r.kept)
+	}
+	if _, err := ph.ExecContext(ctx, "ANALYZE uptime_changed"); err != nil { // the dedupe may have added users
+		return removed{}, ph.explain(fmt.Errorf("analyze uptime_changed: %w", err))
 	}
 	if _, err := ph.ExecContext(ctx, sqlRecount); err != nil {
 		return removed{}, ph.explain(fmt.Errorf("recount changed users: %w", err))
