@@ -46,6 +46,10 @@ func Refresh(ctx context.Context, tx Tx, now time.Time, points string, args ...a
 	if _, err := tx.ExecContext(ctx, points, args...); err != nil {
 		return c, fmt.Errorf("sum the users' points: %w", err)
 	}
+	// Fresh statistics, so that the totals statement plans for the real number of users.
+	if _, err := tx.ExecContext(ctx, "ANALYZE leaderboard_points"); err != nil {
+		return c, fmt.Errorf("analyze leaderboard_points: %w", err)
+	}
 	if err := tx.QueryRowContext(ctx, sqlTotals, now).Scan(&c.EntriesUpdated, &c.EntriesCreated); err != nil {
 		return c, fmt.Errorf("refresh leaderboard totals: %w", err)
 	}

@@ -36,6 +36,7 @@ var (
 	sqlSummary        = query("summary")
 	sqlUserDetail     = query("user_detail")
 	sqlInsert         = query("insert")
+	sqlNewPoints      = query("new_points")
 	sqlCatchUp        = query("catch_up")
 	sqlDoubledChanged = query("doubled_changed")
 	sqlDedupe         = query("dedupe")

@@ -39,6 +39,12 @@ func (g Generator) write(ctx context.Context, tx *sqlx.Tx, opts Options, typ upt
 		}
 		g.Log.InfoContext(ctx, "contributions inserted", "count", res.ContributionsCreated)
 	}
+	if _, err := tx.ExecContext(ctx, sqlNewPoints); err != nil {
+		return res, fmt.Errorf("sum the new days' points: %w", err)
+	}
+	if err := analyze(ctx, tx, "uptime_new_points"); err != nil {
+		return res, err
+	}
 	readRanges := readAgain(p.scanMaxID, mine)
 	for pause := time.Millisecond; ; pause = min(pause*4, lockPause*10) {
 		done, err := g.lockedPhase(ctx, tx, opts, typ.ID, readRanges, &res)

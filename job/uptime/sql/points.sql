@@ -3,17 +3,11 @@
 -- not touch since the scan has the scan's sums plus this run's new days; a changed one, the sums
 -- the locked phase read afresh.
 --   $1 the Uptime type's id
-WITH new_points AS (
-    SELECT m.user_id, sum(d.frozen) AS points
-    FROM uptime_missing AS m
-    JOIN uptime_days AS d USING (day)
-    GROUP BY m.user_id
-)
 INSERT INTO leaderboard_points (user_id, type_id, points)
 SELECT s.user_id, s.type_id, s.points + CASE WHEN s.type_id = $1 THEN coalesce(n.points, 0) ELSE 0 END
 FROM uptime_sums AS s
 JOIN uptime_starts AS st USING (user_id)
-LEFT JOIN new_points AS n USING (user_id)
+LEFT JOIN uptime_new_points AS n USING (user_id)
 WHERE NOT EXISTS (SELECT 1 FROM uptime_changed AS ch WHERE ch.user_id = s.user_id)
 UNION ALL
 SELECT user_id, type_id, points

@@ -60,3 +60,9 @@ CREATE TEMP TABLE uptime_recount (
     type_id bigint NOT NULL,
     points  bigint NOT NULL
 ) ON COMMIT DROP;
+
+-- Each user's points from this run's new days, summed before the locked phase, which reads it.
+CREATE TEMP TABLE uptime_new_points (
+    user_id bigint PRIMARY KEY,
+    points  bigint NOT NULL
+) ON COMMIT DROP;
