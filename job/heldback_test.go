@@ -129,7 +129,9 @@ func TestAFutureMultiplierTie(t *testing.T) {
 
 	r := runJob(t, jobEnv(db.URL))
 	r.expect(t, exitOK)
-	rec := r.only(t, func(rec map[string]any) bool { return strings.Contains(fmt.Sprint(rec["msg"]), "valid from the same moment") },
+	rec := r.only(t, func(rec map[string]any) bool {
+		return strings.Contains(fmt.Sprint(rec["msg"]), "valid from the same moment")
+	},
 		"tie warning")
 	if rec["level"] != "WARN" || rec["multiplier_id"] != float64(first) || rec["other_multiplier_id"] != float64(second) {
 		t.Errorf("tie warning %v, want multipliers %d and %d", rec, first, second)
