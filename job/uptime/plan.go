@@ -19,7 +19,7 @@ const DayLayout = "2006-01-02"
 // Options is what the caller asks of one run.
 type Options struct {
 	Points  int       // points per uptime day, at least 1
-	Force   bool      // days no multiplier covers get 1.00 instead of stopping the run
+	Force   bool      // days no multiplier covers get 1.00 instead of holding their users back
 	From    time.Time // first day to fill; zero means each user's first day
 	To      time.Time // last day to fill; zero means today
 	Users   []string  // e-mail addresses to limit the run to; empty means everyone
