@@ -91,6 +91,7 @@ func TestAMistypedStartDay(t *testing.T) {
 
 	r := runJob(t, jobEnv(db.URL))
 	r.expect(t, exitHeldBack)
+	t.Logf("the nightly run holding the typo back took %v", r.Elapsed)
 	r.oneStderrLine(t, fmt.Sprintf("%d (ada@example.com)", ada))
 	rec := r.only(t, func(rec map[string]any) bool { return rec["msg"] == "user held back" }, "user held back")
 	if rec["start_day"] != "0206-12-07" || rec["first_uncovered_day"] != "0206-12-08" {
@@ -103,11 +104,13 @@ func TestAMistypedStartDay(t *testing.T) {
 	before := snapshot(t, db)
 	r = runJob(t, jobEnv(db.URL), "--force")
 	r.expect(t, exitData)
+	t.Logf("--force over everyone, refused, took %v: %s", r.Elapsed, r.Stderr)
 	r.oneStderrLine(t, "more than 3660 days", fmt.Sprintf("user %d (ada@example.com) 664", ada), "0206-12-08", "--force --user")
 	unchanged(t, db, before)
 
 	r = runJob(t, jobEnv(db.URL), "--force", "--dry-run", "--user", "ada@example.com")
 	r.expect(t, exitOK)
+	t.Logf("--force --dry-run --user took %v", r.Elapsed)
 	if most := num(t, r.summary(t), "most_days_one_user"); most < 664000 {
 		t.Errorf("the dry run shows %v days for one user, want the typo's 664,000-odd", most)
 	}

@@ -304,12 +304,3 @@ func nullDay(d time.Time) any {
 	}
 	return d
 }
-
-// trimDays turns PostgreSQL's date text (possibly with a time part) into YYYY-MM-DD.
-func trimDays(days []string) []string {
-	out := make([]string, len(days))
-	for i, d := range days {
-		out[i] = d[:min(len(d), len(DayLayout))]
-	}
-	return out
-}

@@ -196,7 +196,7 @@ func tooManyForcedError(users []ForcedUser, count int64) error {
 	if count > int64(len(users)) {
 		shown += fmt.Sprintf("; and %d more", count-int64(len(users)))
 	}
-	return dataErrorf("--force would give %d user(s) more than %d days (ten years) each: %s. A start day that far back "+
+	return dataErrorf("--force would give %d user(s) more than %d days (ten years) each: %s; a start day that far back "+
 		"is usually a typo: correct the user's first Uptime contribution in Tally's admin; if it is right, rerun with "+
 		"--force --user naming the user", count, MaxForcedDays, shown)
 }
