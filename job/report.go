@@ -33,7 +33,7 @@ func (r *reporter) report(res uptime.Result, err error, code int) int {
 		r.log.Error("run failed", "exit_code", code, "error", msg)
 		fmt.Fprintf(r.stderr, "uptime: %s\n", msg)
 		reason = []any{"error", msg} // the summary alone says why the run failed
-	} else if n := len(res.HeldBack); n > 0 {
+	} else if len(res.HeldBack) > 0 { // exit 5: committed, and the on-call wants the why in the same places
 		msg := heldBackSentence(res.HeldBack)
 		fmt.Fprintf(r.stderr, "uptime: %s\n", msg)
 		reason = []any{"error", msg}

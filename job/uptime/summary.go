@@ -45,6 +45,7 @@ func (g Generator) summarise(ctx context.Context, tx *sqlx.Tx, opts Options) (Re
 	if err := tx.GetContext(ctx, &s, sqlSummary, nullDay(from), to); err != nil {
 		return Result{}, fmt.Errorf("summarise plan: %w", err)
 	}
+	// With --user, every user in the plan is one the operator named, so the bound is theirs to pass.
 	if opts.Force && len(opts.Users) == 0 && s.MostDays > MaxForcedDays {
 		return Result{}, refuseForced(ctx, tx)
 	}
