@@ -47,7 +47,7 @@ var Exits = []Exit{
 	{Code: ExitLocked, Class: "locked", Meaning: "another run still held the lock after --lock-wait; nothing was written"},
 	{Code: ExitHeldBack, Class: "held_back", Completed: true, Meaning: "completed, N users held back, named in the log " +
 		"(\"user held back\" records: id, e-mail, start day, first uncovered day): some of their missing days have no Uptime " +
-		"multiplier in force, so they got nothing; every other user was filled and committed; fix each user's first " +
+		"multiplier in force, so they got nothing; every other user was filled and committed (a dry run: would be); fix each user's first " +
 		"Uptime contribution in Tally's admin, or add a multiplier valid from the first uncovered day, and rerun"},
 	{Code: 137, Class: "runtime", Signal: true, Meaning: "killed by SIGKILL: usually out of memory, or the task " +
 		"was stopped and the rollback outlived the 120 s stop timeout"},

@@ -35,6 +35,13 @@ func TestDaysWithoutAMultiplierHoldTheUserBack(t *testing.T) {
 	if got := tl.uptimeDays(t, bob); len(got) != 5 {
 		t.Errorf("bob got %v, want his 5 days", got)
 	}
+	var adaEntries int
+	if err := tl.Get(&adaEntries, `SELECT count(*) FROM leaderboard_leaderboardentry WHERE user_id = $1`, ada); err != nil {
+		t.Fatal(err)
+	}
+	if adaEntries != 0 { // the refresh left her alone: no entry before, none after
+		t.Errorf("ada, held back, has %d leaderboard entries", adaEntries)
+	}
 	for _, part := range []string{"user " + strconv.FormatInt(ada, 10) + " (ada@example.com)", "from 2026-03-02",
 		"start day 2026-03-01", "Tally's admin", "add a multiplier valid from 2026-03-02"} {
 		if !strings.Contains(res.HeldBack[0].Reason(), part) {
