@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 func TestAlarmTopic(t *testing.T) {
@@ -137,4 +139,31 @@ func TestAlarms(t *testing.T) {
 			[]any{"AWS/SQS", "ApproximateNumberOfMessagesVisible", []any{map[string]any{"Name": "QueueName", "Value": getAtt(dlqID, "QueueName")}},
 				"Maximum", "GreaterThanThreshold", 0, 1, "notBreaching"})
 	})
+}
+
+// Exit 5 (users held back, everyone else filled) mails the failure, naming the code's meaning
+// and the log records to read, but does not add the missed-run alarm: the alarm sums
+// RunSucceeded, which the job reports as 1 for every code the contract marks Completed.
+func TestHeldBackMailsOnceAndCountsAsARun(t *testing.T) {
+	s := synth(t)["prod"]
+	family := s.env.Family()
+	event := taskEvent{family: family, cluster: family, lastStatus: "STOPPED", stopCode: "EssentialContainerExited",
+		stoppedReason: "Essential container in task exited", exitCode: contract.ExitHeldBack}.json(t)
+	mail := mailFor(t, s, event)
+	for _, want := range []string{"failed with exit code 5.", "5 = completed, N users held back, named in the log",
+		`"user held back" records`, "Runbook: docs/runbook.md"} {
+		if !strings.Contains(mail, want) {
+			t.Errorf("the exit-5 mail lacks %q", want)
+		}
+	}
+	m := alarmNamed(t, s, family+"-missed-run")
+	if m["MetricName"] != contract.RunSucceeded.Name || !contract.Completed(contract.ExitHeldBack) {
+		t.Errorf("the missed-run alarm watches %v; exit 5 completed = %v: a held-back user would page twice",
+			m["MetricName"], contract.Completed(contract.ExitHeldBack))
+	}
+	for _, code := range []int{contract.ExitRuntime, contract.ExitUsage, contract.ExitData, contract.ExitLocked} {
+		if contract.Completed(code) {
+			t.Errorf("exit %d counts as a completed run: the missed-run alarm would not see a night of them", code)
+		}
+	}
 }

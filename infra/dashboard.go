@@ -82,7 +82,7 @@ func headerWidget(env Environment) awscloudwatch.IWidget {
 func runsWidget(alarms *JobAlarms) awscloudwatch.IWidget {
 	day := awscdk.Duration_Days(jsii.Number(1))
 	return awscloudwatch.NewGraphWidget(graph("Runs per day (UTC): succeeded and failed", []awscloudwatch.IMetric{
-		withLabel(alarms.Metric(contract.RunSucceeded, "Sum", day), "succeeded (dry runs count 0)", "#2ca02c"),
+		withLabel(alarms.Metric(contract.RunSucceeded, "Sum", day), "succeeded (exit 0 or 5; dry runs count 0)", "#2ca02c"),
 		withLabel(alarms.Metric(contract.RunFailed, "Sum", day), "failed", "#d62728"),
 	}, nil))
 }
@@ -103,7 +103,9 @@ func durationWidget(alarms *JobAlarms) awscloudwatch.IWidget {
 func workWidget(alarms *JobAlarms) awscloudwatch.IWidget {
 	return awscloudwatch.NewGraphWidget(graph("What each run did",
 		[]awscloudwatch.IMetric{withLabel(alarms.Metric(contract.ContributionsCreated, "Sum", hourly()), "contributions created", "")},
-		[]awscloudwatch.IMetric{withLabel(alarms.Metric(contract.UsersProcessed, "Maximum", hourly()), "users processed", "")}))
+		[]awscloudwatch.IMetric{withLabel(alarms.Metric(contract.UsersProcessed, "Maximum", hourly()), "users processed", ""),
+			// Above 0: exit 5, users whose days no multiplier covers got nothing (docs/runbook.md).
+			withLabel(alarms.Metric(contract.UsersHeldBack, "Maximum", hourly()), "users held back", "#d62728")}))
 }
 
 // graph is a third of the dashboard's width; its axes start at zero, because a count or a

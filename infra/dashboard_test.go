@@ -93,6 +93,7 @@ func TestDashboardMetrics(t *testing.T) {
 			"scheduled DurationSeconds": {"Maximum", float64(3600)},
 			"ContributionsCreated":      {"Sum", float64(3600)},
 			"UsersProcessed":            {"Maximum", float64(3600)},
+			"UsersHeldBack":             {"Maximum", float64(3600)},
 		}
 		for name, w := range want {
 			l, ok := got[name]

@@ -169,6 +169,7 @@ func TestTaskStateRulesFireOncePerStop(t *testing.T) {
 			"exit 2":                            {stopped("EssentialContainerExited", 2), 1},
 			"exit 3":                            {stopped("EssentialContainerExited", 3), 1},
 			"exit 4":                            {stopped("EssentialContainerExited", 4), 1},
+			"exit 5 (users held back)":          {stopped("EssentialContainerExited", 5), 1},
 			"exit 137 (killed)":                 {stopped("EssentialContainerExited", 137), 1},
 			"Spot interruption, exit 143":       {stopped("SpotInterruption", 143), 1},
 			"failed to start, exitCode null":    {notStarted, 1},

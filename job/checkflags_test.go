@@ -85,7 +85,7 @@ func containsLine(lines []string, want string) bool {
 
 func TestExplainExit(t *testing.T) {
 	seen := map[string]int{}
-	for _, code := range []int{exitOK, exitRuntime, exitUsage, exitData, exitLocked} {
+	for _, code := range []int{exitOK, exitRuntime, exitUsage, exitData, exitLocked, exitHeldBack} {
 		c, out, errOut := runTool(t, nil, "--explain-exit", strconv.Itoa(code))
 		meaning := strings.TrimSpace(out)
 		if c != exitOK || meaning == "" || strings.Contains(meaning, "not one of") {

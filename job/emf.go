@@ -12,7 +12,7 @@ import (
 type runMetrics struct {
 	Environment string
 	RunKind     runKind
-	Succeeded   bool // a real (not dry) run finished with exit 0
+	Succeeded   bool // a real (not dry) run completed: exit 0, or 5 (contract.Completed)
 	Failed      bool // the run exited non-zero
 	DryRun      bool
 	ExitCode    int
@@ -20,6 +20,7 @@ type runMetrics struct {
 	Created     int64 // contributions committed; 0 for a dry or failed run
 	Users       int64 // users with uptime that the run considered
 	Duplicates  int64 // doubled days' generated rows removed; 0 for a dry or failed run
+	HeldBack    int64 // users who got nothing for want of a multiplier; 0 for a dry or failed run
 	Version     string
 	Revision    string
 }
@@ -44,6 +45,7 @@ func writeEMF(w io.Writer, m runMetrics, at time.Time) error {
 		contract.ContributionsCreated: m.Created,
 		contract.UsersProcessed:       m.Users,
 		contract.DuplicatesRemoved:    m.Duplicates,
+		contract.UsersHeldBack:        m.HeldBack,
 	}
 	rec := map[string]any{
 		"_aws": map[string]any{

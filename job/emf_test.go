@@ -78,7 +78,7 @@ func checkEMF(t *testing.T, rec map[string]any, environment string) map[string]f
 		}
 		values[name] = v
 	}
-	for _, want := range []string{"RunSucceeded", "RunFailed", "DurationSeconds", "ContributionsCreated", "UsersProcessed"} {
+	for _, want := range []string{"RunSucceeded", "RunFailed", "DurationSeconds", "ContributionsCreated", "UsersProcessed", "UsersHeldBack"} {
 		if _, ok := values[want]; !ok {
 			t.Errorf("metric %s is missing from the directive", want)
 		}
@@ -105,6 +105,15 @@ func TestWriteEMF(t *testing.T) {
 			m:    runMetrics{Environment: "staging", RunKind: runManual, Failed: true, ExitCode: 3, Duration: 250 * time.Millisecond},
 			want: map[string]float64{"RunSucceeded": 0, "RunFailed": 1, "DurationSeconds": 0.25,
 				"ContributionsCreated": 0, "UsersProcessed": 0},
+		},
+		{
+			// Exit 5: completed for everyone else, so the missed-run alarm counts it, and failed
+			// for the failure views.
+			name: "held back",
+			m: runMetrics{Environment: "production", RunKind: runScheduled, Succeeded: true, Failed: true, ExitCode: 5,
+				Duration: time.Second, Created: 9, Users: 3, HeldBack: 1},
+			want: map[string]float64{"RunSucceeded": 1, "RunFailed": 1, "DurationSeconds": 1,
+				"ContributionsCreated": 9, "UsersProcessed": 3, "UsersHeldBack": 1},
 		},
 		{
 			name: "dry run",
@@ -166,7 +175,7 @@ func TestWriteEMF(t *testing.T) {
 // Each documented exit code has its class, and success has none.
 func TestErrorClassFollowsTheExitCode(t *testing.T) {
 	want := map[int]string{exitOK: "", exitRuntime: "runtime", exitUsage: "configuration", exitData: "data",
-		exitLocked: "locked", 137: "runtime"}
+		exitLocked: "locked", exitHeldBack: "held_back", 137: "runtime"}
 	for code, class := range want {
 		if got := errorClass(code); got != class {
 			t.Errorf("errorClass(%d) = %q, want %q", code, got, class)

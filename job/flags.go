@@ -4,10 +4,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tally/uptime/internal/contract"
+	"github.com/tally/uptime/job/uptime"
 )
 
 // flagSpec is one of the job's flags. The table below is the only description of the flags:
@@ -33,7 +35,9 @@ var flagTable = []flagSpec{
 		bind: func(c *config) flag.Value { return (*boolValue)(&c.Options.Verbose) }},
 	{name: contract.FlagPoints, arg: "N", help: "points per uptime day: a whole number >= 1 within the Uptime type's min/max points",
 		bind: func(c *config) flag.Value { return (*pointsValue)(&c.Options.Points) }},
-	{name: contract.FlagForce, help: "use multiplier 1.00 for days no Uptime multiplier covers",
+	{name: contract.FlagForce, help: "use multiplier 1.00 for days no Uptime multiplier covers, whose users are " +
+		"otherwise held back (exit 5); refused when one user would get more than " + strconv.Itoa(uptime.MaxForcedDays) +
+		" days, unless --user names them",
 		bind: func(c *config) flag.Value { return (*boolValue)(&c.Options.Force) }},
 	{name: contract.FlagFrom, arg: "YYYY-MM-DD", help: "fill only days on or after this one (never before a user's first day)",
 		bind: func(c *config) flag.Value { return (*dayValue)(&c.Options.From) }},

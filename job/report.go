@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
+	"github.com/tally/uptime/internal/contract"
 	"github.com/tally/uptime/job/uptime"
 )
 
@@ -31,6 +33,10 @@ func (r *reporter) report(res uptime.Result, err error, code int) int {
 		r.log.Error("run failed", "exit_code", code, "error", msg)
 		fmt.Fprintf(r.stderr, "uptime: %s\n", msg)
 		reason = []any{"error", msg} // the summary alone says why the run failed
+	} else if len(res.HeldBack) > 0 { // exit 5: committed, and the on-call wants the why in the same places
+		msg := heldBackSentence(res.HeldBack)
+		fmt.Fprintf(r.stderr, "uptime: %s\n", msg)
+		reason = []any{"error", msg}
 	}
 	dry := r.cfg.Options.DryRun
 	fields := append([]any{"exit_code", code, "dry_run", dry, "run_kind", string(r.cfg.RunKind)}, summaryCounts(res, dry)...)
@@ -44,9 +50,9 @@ func (r *reporter) report(res uptime.Result, err error, code int) int {
 // metrics are the run's figures for CloudWatch. A dry run created nothing, whatever it counted.
 func (r *reporter) metrics(res uptime.Result, code int, duration time.Duration) runMetrics {
 	dry := r.cfg.Options.DryRun
-	created, duplicates := res.ContributionsCreated, res.DuplicatesRemoved
+	created, duplicates, heldBack := res.ContributionsCreated, res.DuplicatesRemoved, int64(len(res.HeldBack))
 	if dry {
-		created, duplicates = 0, 0
+		created, duplicates, heldBack = 0, 0, 0
 	}
 	b := currentBuild()
 	return runMetrics{
@@ -54,7 +60,7 @@ func (r *reporter) metrics(res uptime.Result, code int, duration time.Duration) 
 		RunKind:     r.cfg.RunKind,
 		Version:     b.Version,
 		Revision:    b.revisionLabel(),
-		Succeeded:   code == exitOK && !dry,
+		Succeeded:   contract.Completed(code) && !dry,
 		Failed:      code != exitOK,
 		DryRun:      dry,
 		ExitCode:    code,
@@ -62,7 +68,25 @@ func (r *reporter) metrics(res uptime.Result, code int, duration time.Duration) 
 		Created:     created,
 		Users:       res.UsersWithUptime,
 		Duplicates:  duplicates,
+		HeldBack:    heldBack,
 	}
+}
+
+// heldBackSentence says how many users were held back and names the first few; the log names
+// each ("user held back").
+func heldBackSentence(users []uptime.HeldUser) string {
+	const shown = 5
+	names := make([]string, 0, shown)
+	for _, u := range users[:min(len(users), shown)] {
+		names = append(names, fmt.Sprintf("%d (%s)", u.ID, u.Email))
+	}
+	more := ""
+	if len(users) > shown {
+		more = fmt.Sprintf(" and %d more", len(users)-shown)
+	}
+	return fmt.Sprintf("completed, %d user(s) held back, named in the log (\"user held back\" records): %s%s; "+
+		"some of their missing days have no Uptime multiplier in force, so they got nothing this run",
+		len(users), strings.Join(names, ", "), more)
 }
 
 // summaryCounts are the run's counts for its summary record. A dry run wrote nothing, so its
@@ -84,5 +108,7 @@ func summaryCounts(res uptime.Result, dry bool) []any {
 		write("leaderboard_entries_created", "leaderboard_entries_would_create"), res.EntriesCreated,
 		write("ranks_changed", "ranks_would_change"), res.RanksChanged,
 		"duplicates_removed", res.DuplicatesRemoved,
+		"most_days_one_user", res.MostDaysOneUser,
+		"users_held_back", len(res.HeldBack),
 	}
 }

@@ -24,6 +24,8 @@ const (
 	exitUsage   = contract.ExitUsage
 	exitData    = contract.ExitData
 	exitLocked  = contract.ExitLocked
+	// exitHeldBack: the run committed, and some users got nothing (uptime.Result.HeldBack).
+	exitHeldBack = contract.ExitHeldBack
 )
 
 // Transient failures (a serialization failure, a deadlock, a dropped connection) are retried
@@ -80,6 +82,7 @@ func execute(ctx context.Context, cfg config, log *slog.Logger) (uptime.Result, 
 		switch {
 		case err == nil:
 			logUsers(ctx, log, res.Users)
+			logHeldBack(ctx, log, res.HeldBack)
 			return res, nil
 		case ctx.Err() != nil && busy != nil:
 			return res, busy
@@ -152,17 +155,30 @@ func logUsers(ctx context.Context, log *slog.Logger, users []uptime.UserDays) {
 	}
 }
 
+// logHeldBack names each held-back user, once the run's transaction has ended, with the reason
+// as the record's error: the failure mail's log link shows that field.
+func logHeldBack(ctx context.Context, log *slog.Logger, users []uptime.HeldUser) {
+	for _, u := range users {
+		log.WarnContext(ctx, "user held back", "user_id", u.ID, "email", u.Email,
+			"start_day", u.StartDay.Format(uptime.DayLayout), "first_uncovered_day", u.FirstUncovered.Format(uptime.DayLayout),
+			"uncovered_days", u.UncoveredDays, "error", u.Reason())
+	}
+}
+
 // beforeCommit runs between the run's work and its commit. It does nothing; the test build
 // (tag uptime_crash, crash_tag.go) crashes there, to show how a crash mid-run ends.
 var beforeCommit = func() {}
 
-// exitCode maps how the run ended to the documented exit codes.
-func exitCode(ctx context.Context, err error) int {
+// exitCode maps how the run ended to the documented exit codes. A run that ended without error
+// but held users back completed, and still wants a look: exit 5.
+func exitCode(ctx context.Context, res uptime.Result, err error) int {
 	var usage *usageError
 	var data *uptime.DataError
 	var schema *store.SchemaError
 	var crash *panicError
 	switch {
+	case err == nil && len(res.HeldBack) > 0:
+		return exitHeldBack
 	case err == nil:
 		return exitOK
 	case errors.As(err, &crash): // a bug, not the configuration: retrying may well work

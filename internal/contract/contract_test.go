@@ -31,17 +31,33 @@ func TestExitsAreOrderedAndComplete(t *testing.T) {
 			t.Errorf("exit %d: Signal = %v", e.Code, e.Signal)
 		}
 	}
-	for _, code := range []int{ExitOK, ExitRuntime, ExitUsage, ExitData, ExitLocked} {
+	for _, code := range []int{ExitOK, ExitRuntime, ExitUsage, ExitData, ExitLocked, ExitHeldBack} {
 		if m, _ := Explain(code); m == "not one of the job's exit codes" {
 			t.Errorf("the job's own exit %d has no meaning", code)
 		}
 	}
 }
 
+// Exit 5 fires the failure mail (non-zero) but counts for the missed-run alarm: the other users
+// were filled, so one bad row gives one kind of alert, not two.
+func TestHeldBackIsACompletedFailure(t *testing.T) {
+	if !Completed(ExitHeldBack) || !Completed(ExitOK) {
+		t.Error("exits 0 and 5 should count as completed runs")
+	}
+	for _, code := range []int{ExitRuntime, ExitUsage, ExitData, ExitLocked, 137, 143, 200} {
+		if Completed(code) {
+			t.Errorf("exit %d counts as a completed run", code)
+		}
+	}
+	if ErrorClass(ExitHeldBack) == "" {
+		t.Error("exit 5 has no error class: the failure views would not show it")
+	}
+}
+
 func TestExplainOutsideTheTable(t *testing.T) {
 	cases := map[int]string{
 		139: "killed by signal 11",
-		5:   "not one of the job's exit codes",
+		6:   "not one of the job's exit codes",
 	}
 	for code, want := range cases {
 		if got, ok := Explain(code); !ok || got != want {

@@ -20,9 +20,11 @@ type Metric struct {
 
 // The metrics of one run.
 var (
-	// RunSucceeded is 1 for a real (not dry) run that exited 0: the missed-run alarm's metric.
+	// RunSucceeded is 1 for a real (not dry) run that completed (Exit.Completed: exit 0, or exit 5
+	// with some users held back): the missed-run alarm's metric. Exit 5 reports RunFailed 1 as
+	// well: the failure mail and the dashboard want a look, the missed-run alarm does not.
 	RunSucceeded = Metric{"RunSucceeded", "Count"}
-	// RunFailed is 1 for a run that exited non-zero.
+	// RunFailed is 1 for a run that exited non-zero (exit 5 included).
 	RunFailed = Metric{"RunFailed", "Count"}
 	// DurationSeconds is the run's wall time: the slow-run alarm's metric.
 	DurationSeconds = Metric{"DurationSeconds", "Seconds"}
@@ -33,10 +35,14 @@ var (
 	// DuplicatesRemoved counts generated Uptime contributions a run removed from days that had
 	// another (an app request that raced a run): above 0, the app's check-then-insert lost a race.
 	DuplicatesRemoved = Metric{"DuplicatesRemoved", "Count"}
+	// UsersHeldBack counts the users a real run gave nothing because some of their missing days
+	// have no multiplier (exit 5); 0 for a dry run, which holds nobody back.
+	UsersHeldBack = Metric{"UsersHeldBack", "Count"}
 )
 
 // RunMetrics are published by Environment, in this order.
-var RunMetrics = []Metric{RunSucceeded, RunFailed, DurationSeconds, ContributionsCreated, UsersProcessed, DuplicatesRemoved}
+var RunMetrics = []Metric{RunSucceeded, RunFailed, DurationSeconds, ContributionsCreated, UsersProcessed, DuplicatesRemoved,
+	UsersHeldBack}
 
 // RunKindMetrics are published by Environment and RunKind as well: one more metric per run kind
 // for each, so only the one an alarm needs.

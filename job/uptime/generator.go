@@ -33,6 +33,7 @@ var (
 	sqlDoubled        = query("doubled")
 	sqlDays           = query("days")
 	sqlMissing        = query("missing")
+	sqlHeldBack       = query("held_back")
 	sqlSummary        = query("summary")
 	sqlUserDetail     = query("user_detail")
 	sqlInsert         = query("insert")
@@ -54,7 +55,11 @@ type Result struct {
 	EntriesCreated       int64      // leaderboard entries created
 	RanksChanged         int64      // leaderboard entries whose rank changed
 	DuplicatesRemoved    int64      // Uptime contributions removed from days that had more than one
+	MostDaysOneUser      int64      // the most new contributions one user gets (--force's dry run shows it)
 	Users                []UserDays // --verbose: who gets new days, logged once the run has committed
+	// HeldBack are the users who get nothing because some of their missing days have no
+	// multiplier in force (exit 5); nil when there are none.
+	HeldBack []HeldUser
 }
 
 // UserDays is one user's new days, for --verbose.
@@ -98,7 +103,7 @@ func (g Generator) Run(ctx context.Context, tx *sqlx.Tx, opts Options) (Result, 
 	if err := opts.Validate(); err != nil {
 		return Result{}, err
 	}
-	typ, plannedRates, err := prepare(ctx, tx, opts)
+	typ, plannedRates, err := g.prepare(ctx, tx, opts)
 	if err != nil {
 		return Result{}, err
 	}
@@ -121,8 +126,9 @@ func (g Generator) Run(ctx context.Context, tx *sqlx.Tx, opts Options) (Result, 
 	return g.write(ctx, tx, opts, typ, plan{result: res, scanMaxID: scanMaxID})
 }
 
-// prepare loads the Uptime type and its multipliers, and checks the points against both.
-func prepare(ctx context.Context, tx *sqlx.Tx, opts Options) (uptimeType, []rate, error) {
+// prepare loads the Uptime type and its multipliers, and checks the points against both. A tie
+// between multipliers after the window is logged, once per pair, and the run goes on.
+func (g Generator) prepare(ctx context.Context, tx *sqlx.Tx, opts Options) (uptimeType, []rate, error) {
 	typ, err := loadUptimeType(ctx, tx)
 	if err != nil {
 		return typ, nil, err
@@ -134,7 +140,15 @@ func prepare(ctx context.Context, tx *sqlx.Tx, opts Options) (uptimeType, []rate
 	if err != nil {
 		return typ, nil, err
 	}
-	plannedRates, err := rates(opts.Points, opts.Force, history)
+	_, lastDay := opts.Window()
+	plannedRates, ties, err := rates(opts.Points, opts.Force, history, lastDay)
+	for _, tie := range ties {
+		g.Log.WarnContext(ctx, "two Uptime multipliers are valid from the same moment with different values; no day of "+
+			"this run depends on them, but a later run will stop on them unless one is deleted or corrected in Tally's admin",
+			"valid_from", tie.First.ValidFrom.UTC().Format(time.RFC3339),
+			"multiplier_id", tie.First.ID, "multiplier_value", tie.First.Value,
+			"other_multiplier_id", tie.Second.ID, "other_multiplier_value", tie.Second.Value)
+	}
 	return typ, plannedRates, err
 }
 
@@ -184,39 +198,6 @@ func findMissing(ctx context.Context, tx *sqlx.Tx, opts Options, rs []rate) erro
 		return fmt.Errorf("find missing days: %w", err)
 	}
 	return analyze(ctx, tx, "uptime_missing")
-}
-
-// summarise counts the plan and checks that every missing day has a multiplier.
-func (g Generator) summarise(ctx context.Context, tx *sqlx.Tx, opts Options) (Result, error) {
-	from, to := opts.Window()
-	var s struct {
-		UsersWithUptime int64          `db:"users_with_uptime"`
-		DaysInWindow    int64          `db:"days_in_window"`
-		Missing         int64          `db:"missing"`
-		UsersTouched    int64          `db:"users_touched"`
-		UncoveredDays   int64          `db:"uncovered_days"`
-		FirstUncovered  pq.StringArray `db:"first_uncovered"`
-	}
-	if err := tx.GetContext(ctx, &s, sqlSummary, nullDay(from), to); err != nil {
-		return Result{}, fmt.Errorf("summarise plan: %w", err)
-	}
-	if s.UncoveredDays > 0 {
-		return Result{}, uncoveredError(s.UncoveredDays, trimDays(s.FirstUncovered))
-	}
-	res := Result{
-		UsersWithUptime:      s.UsersWithUptime,
-		UsersTouched:         s.UsersTouched,
-		ContributionsCreated: s.Missing,
-		DaysSkipped:          s.DaysInWindow - s.Missing,
-	}
-	if opts.Verbose {
-		// Collected now and logged after the commit: a slow reader of the log must never hold
-		// the run's transaction open.
-		if err := tx.SelectContext(ctx, &res.Users, sqlUserDetail); err != nil {
-			return Result{}, fmt.Errorf("list users' new days: %w", err)
-		}
-	}
-	return res, nil
 }
 
 // analyze gives a scratch table fresh statistics, so that the statements reading it plan for
@@ -323,13 +304,4 @@ func nullDay(d time.Time) any {
 		return nil
 	}
 	return d
-}
-
-// trimDays turns PostgreSQL's date text (possibly with a time part) into YYYY-MM-DD.
-func trimDays(days []string) []string {
-	out := make([]string, len(days))
-	for i, d := range days {
-		out[i] = d[:min(len(d), len(DayLayout))]
-	}
-	return out
 }

@@ -142,7 +142,7 @@ func TestFillsEveryMissingDayFromEachUsersStartDay(t *testing.T) {
 	res := tl.mustRun(t, Options{})
 
 	want := Result{UsersWithUptime: 1, UsersTouched: 1, ContributionsCreated: 8, DaysSkipped: 2,
-		EntriesCreated: 2, RanksChanged: 2}
+		EntriesCreated: 2, RanksChanged: 2, MostDaysOneUser: 8}
 	if !reflect.DeepEqual(res, want) {
 		t.Errorf("result = %+v, want %+v", res, want)
 	}
@@ -238,40 +238,6 @@ func TestMultiplierInForceAtEachDaysMidnight(t *testing.T) {
 	}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("days = %v\nwant   %v", got, want)
-	}
-}
-
-func TestDaysWithoutAMultiplier(t *testing.T) {
-	tl := newTally(t)
-	tl.Multiplier(t, tl.uptime, "2.00", at("2026-03-05T00:00:00Z"))
-	ada := tl.User(t, "ada@example.com", "Ada", true)
-	tl.uptimeOn(t, ada, at("2026-03-01T09:00:00Z"))
-	before := tl.fingerprint(t)
-
-	_, err := tl.run(t, Options{})
-	if !isDataError(err) {
-		t.Fatalf("run = %v, want a DataError", err)
-	}
-	for _, want := range []string{"3 day(s)", "2026-03-02, 2026-03-03, 2026-03-04", "--force", "multiplier"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q lacks %q", err, want)
-		}
-	}
-	if tl.fingerprint(t) != before {
-		t.Fatal("a refused run wrote something")
-	}
-
-	res := tl.mustRun(t, Options{Force: true})
-	if res.ContributionsCreated != 9 {
-		t.Errorf("with --force created %d, want 9", res.ContributionsCreated)
-	}
-	var forced int
-	if err := tl.Get(&forced, `SELECT count(*) FROM contributions_contribution
-		WHERE created_at = $1 AND multiplier_at_creation = 1.00 AND frozen_global_points = 1 AND contribution_date < '2026-03-05'`, now); err != nil {
-		t.Fatal(err)
-	}
-	if forced != 3 {
-		t.Errorf("%d uncovered days got multiplier 1.00, want 3", forced)
 	}
 }
 

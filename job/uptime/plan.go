@@ -19,7 +19,7 @@ const DayLayout = "2006-01-02"
 // Options is what the caller asks of one run.
 type Options struct {
 	Points  int       // points per uptime day, at least 1
-	Force   bool      // days no multiplier covers get 1.00 instead of stopping the run
+	Force   bool      // days no multiplier covers get 1.00 instead of holding their users back
 	From    time.Time // first day to fill; zero means each user's first day
 	To      time.Time // last day to fill; zero means today
 	Users   []string  // e-mail addresses to limit the run to; empty means everyone
@@ -107,30 +107,41 @@ type rate struct {
 // forcedMultiplier is what --force gives days that no multiplier covers.
 const forcedMultiplier = "1.00"
 
+// Tie is two Uptime multipliers valid from the same instant with different values.
+type Tie struct{ First, Second Multiplier }
+
 // rates turns the multiplier history (ordered by valid_from, then id) into what each new
 // contribution gets. Two multipliers valid from the same instant are one rate if their values are
-// equal; if they differ, nothing says which one Django applies, so the run stops.
-func rates(points int, force bool, history []Multiplier) ([]rate, error) {
+// equal. If they differ, nothing says which one Django applies: a tie that decides a day up to
+// lastDay (the window's last) stops the run; a later one decides no day of this run, so it is
+// returned as a warning and tonight goes on (an admin who scheduled next month twice has weeks to
+// correct it, and hears of it every night).
+func rates(points int, force bool, history []Multiplier, lastDay time.Time) ([]rate, []Tie, error) {
 	out := make([]rate, 0, len(history)+1)
 	if force {
 		out = append(out, rate{validFrom: "-infinity", multiplier: forcedMultiplier, frozen: points})
 	}
+	var ties []Tie
 	var prev *Multiplier
 	for _, m := range history {
 		if prev != nil && prev.ValidFrom.Equal(m.ValidFrom) {
-			if err := sameValue(*prev, m); err != nil {
-				return nil, err
+			err := sameValue(*prev, m)
+			switch {
+			case err != nil && m.ValidFrom.After(lastDay):
+				ties = append(ties, Tie{First: *prev, Second: m})
+			case err != nil:
+				return nil, nil, err
 			}
 			continue
 		}
 		prev = &m
 		frozen, err := FrozenPoints(points, m.Value)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, rate{validFrom: m.ValidFrom.UTC().Format(time.RFC3339Nano), multiplier: m.Value, frozen: frozen})
 	}
-	return out, nil
+	return out, ties, nil
 }
 
 // sameValue refuses two multipliers valid from the same instant with different values.
@@ -160,12 +171,32 @@ func FrozenPoints(points int, multiplier string) (int, error) {
 	return int(frozen), nil
 }
 
-// uncoveredError explains days without a multiplier and the two ways out.
-func uncoveredError(count int64, first []string) error {
-	shown := strings.Join(first, ", ")
-	if count > int64(len(first)) {
-		shown += fmt.Sprintf(" and %d more", count-int64(len(first)))
+// MaxForcedDays bounds what --force gives one user in a run over everyone: ten years of days. A
+// plan above it is a mistyped start day far more often than a real backfill (0206-12-07 for
+// 2026-12-07 is some 665,000 rows), and a real one can name its user with --user.
+const MaxForcedDays = 3660
+
+// ForcedUser is a user a --force plan would give more than MaxForcedDays days.
+type ForcedUser struct {
+	ID       int64     `db:"user_id"`
+	Email    string    `db:"email"`
+	Days     int64     `db:"days"`
+	FirstDay time.Time `db:"first_day"`
+	Over     int64     `db:"over"` // how many users are over the bound, the unnamed ones included
+}
+
+// tooManyForcedError refuses a --force plan over everyone that gives users more than
+// MaxForcedDays days each; the first few are named, the largest first.
+func tooManyForcedError(users []ForcedUser, count int64) error {
+	named := make([]string, len(users))
+	for i, u := range users {
+		named[i] = fmt.Sprintf("user %d (%s) %d days from %s", u.ID, u.Email, u.Days, u.FirstDay.Format(DayLayout))
 	}
-	return dataErrorf("%d day(s) to fill have no Uptime multiplier in force (%s): add a global leaderboard "+
-		"multiplier for Uptime valid from the first of them, or rerun with --force to use %s", count, shown, forcedMultiplier)
+	shown := strings.Join(named, "; ")
+	if count > int64(len(users)) {
+		shown += fmt.Sprintf("; and %d more", count-int64(len(users)))
+	}
+	return dataErrorf("--force would give %d user(s) more than %d days (ten years) each: %s; a start day that far back "+
+		"is usually a typo: correct the user's first Uptime contribution in Tally's admin; if it is right, rerun with "+
+		"--force --user naming the user", count, MaxForcedDays, shown)
 }

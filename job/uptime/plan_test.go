@@ -58,7 +58,7 @@ func TestRates(t *testing.T) {
 		{ID: 2, ValidFrom: feb, Value: "2.5"},
 		{ID: 3, ValidFrom: feb, Value: "2.50"}, // same instant, same value: one rate
 	}
-	got, err := rates(3, false, history)
+	got, _, err := rates(3, false, history, feb)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestRates(t *testing.T) {
 		}
 	}
 
-	forced, err := rates(2, true, history)
+	forced, _, err := rates(2, true, history, feb)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestRates(t *testing.T) {
 func TestRatesRefuseConflictingMultipliers(t *testing.T) {
 	feb := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 	history := []Multiplier{{ID: 7, ValidFrom: feb, Value: "1.50"}, {ID: 9, ValidFrom: feb, Value: "2.50"}}
-	_, err := rates(1, true, history)
+	_, _, err := rates(1, true, history, feb) // the tie decides the window's last day
 	var dataErr *DataError
 	if !errors.As(err, &dataErr) {
 		t.Fatalf("rates = %v, want a DataError", err)
@@ -142,9 +142,34 @@ func TestTodayIsTheUTCDay(t *testing.T) {
 	}
 }
 
-func TestUncoveredErrorNamesDaysCountAndRemedies(t *testing.T) {
-	msg := uncoveredError(7, []string{"2026-01-01", "2026-01-02"}).Error()
-	for _, want := range []string{"7 day(s)", "2026-01-01, 2026-01-02 and 5 more", "add a global leaderboard multiplier", "--force"} {
+// A tie after the window's last day decides no day of the run: it comes back as a warning, both
+// rows named, and the run's rates are those before it.
+func TestRatesWarnOfATieAfterTheWindow(t *testing.T) {
+	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	next := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	history := []Multiplier{{ID: 1, ValidFrom: jan, Value: "1.00"},
+		{ID: 7, ValidFrom: next, Value: "1.50"}, {ID: 9, ValidFrom: next, Value: "2.50"}}
+	got, ties, err := rates(1, false, history, time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatalf("rates = %v, want the run to go on", err)
+	}
+	if len(ties) != 1 || ties[0].First.ID != 7 || ties[0].Second.ID != 9 {
+		t.Errorf("ties = %+v, want multipliers 7 and 9", ties)
+	}
+	if len(got) != 2 || got[0].multiplier != "1.00" {
+		t.Errorf("rates = %+v", got)
+	}
+	// The same tie on the window's last day decides it.
+	if _, _, err := rates(1, false, history, next); err == nil {
+		t.Error("a tie at the window's last day was accepted")
+	}
+}
+
+func TestTooManyForcedErrorNamesUsersAndRemedies(t *testing.T) {
+	users := []ForcedUser{{ID: 42, Email: "ada@example.com", Days: 664743, FirstDay: time.Date(206, 12, 7, 0, 0, 0, 0, time.UTC)}}
+	msg := tooManyForcedError(users, 3).Error()
+	for _, want := range []string{"3 user(s)", "3660", "user 42 (ada@example.com) 664743 days from 0206-12-07", "and 2 more",
+		"Tally's admin", "--force --user"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message %q lacks %q", msg, want)
 		}

@@ -1,19 +1,15 @@
--- What the plan amounts to, and which days (the first five) no multiplier covers.
+-- What the plan amounts to, once the held-back users have left it (held_back.sql).
 --   $1 the window's first day (NULL: each user's start day)
 --   $2 the window's last day
-WITH uncovered AS (
-    SELECT day
-    FROM uptime_days AS d
-    WHERE d.multiplier IS NULL
-      AND EXISTS (SELECT 1 FROM uptime_missing AS m WHERE m.day = d.day)
+WITH per_user AS (
+    SELECT user_id, count(*) AS days
+    FROM uptime_missing
+    GROUP BY user_id
 )
 SELECT
     (SELECT count(*) FROM uptime_starts) AS users_with_uptime,
     (SELECT coalesce(sum(greatest(0, $2::date - greatest(first_day, $1::date) + 1)), 0)
      FROM uptime_starts) AS days_in_window,
-    (SELECT count(*) FROM uptime_missing) AS missing,
-    (SELECT count(*) FROM uptime_starts AS s
-     WHERE EXISTS (SELECT 1 FROM uptime_missing AS m WHERE m.user_id = s.user_id)) AS users_touched,
-    (SELECT count(*) FROM uncovered) AS uncovered_days,
-    (SELECT coalesce(array_agg(day ORDER BY day), '{}')
-     FROM (SELECT day FROM uncovered ORDER BY day LIMIT 5) AS d) AS first_uncovered
+    (SELECT coalesce(sum(days), 0) FROM per_user) AS missing,
+    (SELECT count(*) FROM per_user) AS users_touched,
+    (SELECT coalesce(max(days), 0) FROM per_user) AS most_days_one_user
