@@ -148,6 +148,22 @@ func waitJob(t *testing.T, db *testdb.DB, p *proc, cond string) {
 	t.Fatalf("the job never matched %s", cond)
 }
 
+// whileInserting starts the job on a backfill as a role with only the grants it needs (which
+// sees other roles' waits in pg_locks and nothing of them in pg_stat_activity), waits until it
+// is inserting, and returns the database, the job and an app session of its own.
+func whileInserting(t *testing.T) (*testdb.DB, *proc, *appSession) {
+	t.Helper()
+	db := seededTemplate(t, backfillScale).clone(t)
+	p := startJob(t, jobEnv(runAsRole(t, db, runGrants...)))
+	waitJob(t, db, p, `state = 'active' AND query LIKE '%INSERT INTO public.contributions_contribution%'`)
+	conn, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return db, p, &appSession{conn: conn}
+}
+
 // A person's open transaction on a row or a table the job needs holds the job, never the app:
 // the app's saves go on, and the job exits 1 at its deadline naming the session.
 func TestOpenTransactionsHoldTheJobNotTheApp(t *testing.T) {
@@ -192,20 +208,13 @@ func TestOpenTransactionsHoldTheJobNotTheApp(t *testing.T) {
 // save) while the job inserts: the job gives way, and the app's transaction commits.
 func TestAppLocksAUserThenSaves(t *testing.T) {
 	t.Parallel()
-	db := seededTemplate(t, backfillScale).clone(t)
+	db, p, s := whileInserting(t)
+	s.path = "lock then save"
 	var user, typ int64
 	if err := db.QueryRow(`SELECT (SELECT max(id) FROM users_user), (SELECT id FROM contributions_contributiontype WHERE name = 'Pull Request')`).
 		Scan(&user, &typ); err != nil {
 		t.Fatal(err)
 	}
-	p := startJob(t, jobEnv(db.URL))
-	waitJob(t, db, p, `state = 'active' AND query LIKE '%INSERT INTO public.contributions_contribution%'`)
-	conn, err := db.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	s := &appSession{conn: conn, path: "lock then save"}
 	ctx := t.Context()
 	for _, q := range []string{"BEGIN", "SELECT id FROM users_user WHERE id = $1 FOR UPDATE"} {
 		args := []any{}
@@ -228,23 +237,15 @@ func TestAppLocksAUserThenSaves(t *testing.T) {
 }
 
 // The admin deletes a user while the job inserts their days: the job gives way, the delete
-// commits, and the job fills everyone else. The job runs as a role with only the grants it
-// needs, which sees other roles' waits in pg_locks and nothing of them in pg_stat_activity.
+// commits, and the job fills everyone else.
 func TestAdminDeletesAUserWhileTheJobInserts(t *testing.T) {
 	t.Parallel()
-	db := seededTemplate(t, backfillScale).clone(t)
+	db, p, s := whileInserting(t)
 	var user int64
 	if err := db.Get(&user, "SELECT max(id) FROM users_user"); err != nil {
 		t.Fatal(err)
 	}
-	p := startJob(t, jobEnv(runAsRole(t, db, runGrants...)))
-	waitJob(t, db, p, `state = 'active' AND query LIKE '%INSERT INTO public.contributions_contribution%'`)
-	conn, err := db.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	a := &appWriter{appSession: appSession{conn: conn}, w: &appWorld{doomed: make(chan int64, 1)}}
+	a := &appWriter{appSession: *s, w: &appWorld{doomed: make(chan int64, 1)}}
 	a.w.doomed <- user
 	if err := a.deleteUser(t.Context()); err != nil {
 		t.Fatalf("the admin's delete failed: %v", err)
@@ -255,28 +256,20 @@ func TestAdminDeletesAUserWhileTheJobInserts(t *testing.T) {
 }
 
 // A migration's ALTER TABLE while the job inserts: the job gives way to it, so that the page
-// reads queued behind the ALTER wait no longer than the bound, and then completes. The job runs
-// as a role with only the grants it needs.
+// reads queued behind the ALTER wait no longer than the bound, and then completes.
 func TestMigrationWhileTheJobInserts(t *testing.T) {
 	t.Parallel()
-	db := seededTemplate(t, backfillScale).clone(t)
+	db, p, migration := whileInserting(t)
 	var user int64
 	if err := db.Get(&user, "SELECT min(id) FROM users_user"); err != nil {
 		t.Fatal(err)
 	}
-	p := startJob(t, jobEnv(runAsRole(t, db, runGrants...)))
-	waitJob(t, db, p, `state = 'active' AND query LIKE '%INSERT INTO public.contributions_contribution%'`)
 	stop := appLoop(t, db, "page read", func(ctx context.Context, s *appSession) error {
 		_, err := s.exec(ctx, "SELECT count(*) FROM contributions_contribution WHERE user_id = $1", user)
 		return err
 	})
 	time.Sleep(50 * time.Millisecond)
-	conn, err := db.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	migration := &appSession{conn: conn, path: "migration"}
+	migration.path = "migration"
 	if _, err := migration.exec(t.Context(), "ALTER TABLE contributions_contribution ADD COLUMN source varchar(20) NULL"); err != nil {
 		t.Fatal(err)
 	}

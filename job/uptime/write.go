@@ -65,6 +65,7 @@ func (g Generator) write(ctx context.Context, tx *sqlx.Tx, opts Options, typ upt
 		select {
 		case <-ctx.Done():
 			return res, err
+		// At least as long as the locks were held, so that the saves they queued drain first.
 		case <-time.After(rand.N(pause) + done): //nolint:gosec // jitter, not a secret
 		}
 	}
