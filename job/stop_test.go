@@ -150,6 +150,9 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	if err := syscall.Kill(backend, syscall.SIGSTOP); err != nil {
 		t.Skipf("cannot freeze the job's server process %d (the test needs to signal it): %v", backend, err)
 	}
+	// Between its looks at the lock holders the job runs no statement: give it time to send the
+	// next one to the frozen process, so that the first SIGTERM finds it waiting on the server.
+	time.Sleep(300 * time.Millisecond)
 	thawed := false
 	thaw := func() {
 		if !thawed {

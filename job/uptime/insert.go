@@ -101,6 +101,7 @@ func rowLocker(ctx context.Context, tx *sqlx.Tx) holder {
 		FROM pg_catalog.pg_locks AS l
 		JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
 		WHERE l.locktype = 'relation' AND l.relation = 'public.users_user'::regclass AND l.granted
+		  AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
 		  AND l.mode IN ('RowShareLock', 'RowExclusiveLock') AND l.pid <> pg_catalog.pg_backend_pid()
 		ORDER BY a.xact_start NULLS LAST
 		LIMIT 1`)
