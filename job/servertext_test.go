@@ -51,6 +51,22 @@ func oneRecordPerLine(t *testing.T, r result) {
 // FATAL ErrorResponse whose message is msg, as a server (or whatever answers in its place) may.
 func fatalServer(t *testing.T, msg string) (port int) {
 	t.Helper()
+	return serveLoopback(t, func(c net.Conn) {
+		var size [4]byte
+		if _, err := io.ReadFull(c, size[:]); err != nil {
+			return
+		}
+		if _, err := io.CopyN(io.Discard, c, int64(binary.BigEndian.Uint32(size[:]))-4); err != nil {
+			return
+		}
+		_, _ = c.Write(errorResponse("FATAL", "28P01", msg))
+	})
+}
+
+// serveLoopback answers every connection to a new loopback port with serve, each on its own
+// goroutine, and closes the connection after it; all of it ends with the test.
+func serveLoopback(t *testing.T, serve func(net.Conn)) (port int) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -65,14 +81,7 @@ func fatalServer(t *testing.T, msg string) (port int) {
 			}
 			wg.Go(func() {
 				defer func() { _ = c.Close() }()
-				var size [4]byte
-				if _, err := io.ReadFull(c, size[:]); err != nil {
-					return
-				}
-				if _, err := io.CopyN(io.Discard, c, int64(binary.BigEndian.Uint32(size[:]))-4); err != nil {
-					return
-				}
-				_, _ = c.Write(errorResponse("FATAL", "28P01", msg))
+				serve(c)
 			})
 		}
 	})

@@ -51,24 +51,12 @@ func startImpostor(t *testing.T) *impostor {
 		t.Fatal(err)
 	}
 	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &impostor{certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), port: ln.Addr().(*net.TCPAddr).Port}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.conns++
-			s.mu.Unlock()
-			wg.Go(func() { s.serve(c, cfg) })
-		}
+	s := &impostor{certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	s.port = serveLoopback(t, func(c net.Conn) {
+		s.mu.Lock()
+		s.conns++
+		s.mu.Unlock()
+		s.serve(c, cfg)
 	})
 	return s
 }
@@ -76,7 +64,6 @@ func startImpostor(t *testing.T) *impostor {
 // serve answers the SSLRequest with 'S' and, if the client accepts the certificate, asks for the
 // password in clear text and keeps what comes.
 func (s *impostor) serve(c net.Conn, cfg *tls.Config) {
-	defer func() { _ = c.Close() }()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.ReadFull(c, make([]byte, 8)); err != nil {
 		return

@@ -29,10 +29,10 @@ const yieldPoll = 50 * time.Millisecond
 // Blocker is a session the run gave way to, or waited for, as pg_stat_activity shows it: what a
 // message names so that an on-call can find it.
 type Blocker struct {
-	PID             int     `db:"pid"`
-	ApplicationName string  `db:"application_name"`
-	State           string  `db:"state"`
-	Seconds         float64 `db:"seconds"` // how long it has waited (or been in its state)
+	PID             int
+	ApplicationName string
+	State           string
+	Seconds         float64 // how long it has waited (or been in its state)
 }
 
 func (b Blocker) String() string {
@@ -99,15 +99,6 @@ func StartYielding(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, log *slog.Logg
 // Pause stops giving way to sessions waiting for the run's table locks (the locked phase, whose
 // budget bounds those waits), or resumes it. Sessions waiting for a row are always given way to.
 func (y *Yielder) Pause(paused bool) { y.paused.Store(paused) }
-
-// Yielded returns the session the run gave way to since the last call, and forgets it.
-func (y *Yielder) Yielded() (Blocker, bool) {
-	b := y.yielded.Swap(nil)
-	if b == nil {
-		return Blocker{}, false
-	}
-	return *b, true
-}
 
 // Close stops watching. It does not wait: over a frozen network path the last poll may take
 // until the connection is given up; the watcher closes its connection when it ends.
@@ -193,8 +184,8 @@ func (y *Yielder) GaveWay(err error) error {
 	if y == nil || err == nil {
 		return err
 	}
-	if b, ok := y.Yielded(); ok {
-		return &YieldError{Reason: "gave way to a session that waited on the run", Blocker: b}
+	if yielded := y.Check(); yielded != nil {
+		return yielded
 	}
 	return err
 }

@@ -96,8 +96,7 @@ func rowLocker(ctx context.Context, tx *sqlx.Tx) holder {
 		return h
 	}
 	_ = tx.GetContext(ctx, &h, `
-		SELECT a.pid, coalesce(a.application_name, '') AS application_name, coalesce(a.state, 'locking users') AS state,
-		       coalesce(extract(epoch FROM clock_timestamp() - a.xact_start)::float8, 0) AS seconds, 0::float8 AS state_seconds
+		SELECT `+holderColumns+`, coalesce(a.state, 'locking users') AS state
 		FROM pg_catalog.pg_locks AS l
 		JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
 		WHERE l.locktype = 'relation' AND l.relation = 'public.users_user'::regclass AND l.granted

@@ -141,12 +141,16 @@ func (h holder) String() string {
 	return fmt.Sprintf("pid %d (application_name %q, %s, in a transaction for %.1f s)", h.PID, h.ApplicationName, h.State, h.Seconds)
 }
 
+// holderColumns are a holder's columns, from pg_stat_activity joined as a; state is the caller's.
+const holderColumns = `a.pid, coalesce(a.application_name, '') AS application_name,
+	coalesce(extract(epoch FROM clock_timestamp() - a.xact_start)::float8, 0) AS seconds,
+	coalesce(extract(epoch FROM clock_timestamp() - a.state_change)::float8, 0) AS state_seconds`
+
 // conflictingHolderSQL finds another session holding a lock the locked phase would wait for (any
 // on the contributions, any but ACCESS SHARE on the entries), the one in the oldest transaction first.
 const conflictingHolderSQL = `
-	SELECT a.pid, coalesce(a.application_name, '') AS application_name, coalesce(a.state, a.backend_type, 'state hidden from the job''s role') AS state,
-	       coalesce(extract(epoch FROM clock_timestamp() - a.xact_start)::float8, 0) AS seconds,
-	       coalesce(extract(epoch FROM clock_timestamp() - a.state_change)::float8, 0) AS state_seconds
+	SELECT ` + holderColumns + `,
+	       coalesce(a.state, a.backend_type, 'state hidden from the job''s role') AS state
 	FROM pg_catalog.pg_locks AS l
 	JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
 	WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_catalog.pg_backend_pid()
@@ -286,8 +290,7 @@ func (ph *lockedPhase) end(ctx context.Context, g Generator) error {
 // rowWaiterSQL finds a client session waiting for a row lock (not a table lock) the run holds.
 // It reads pg_locks, which every role may read: pg_stat_activity hides other roles' waits.
 const rowWaiterSQL = `
-	SELECT l.pid, coalesce(a.application_name, '') AS application_name, 'waiting for a ' || l.locktype || ' lock' AS state,
-	       coalesce(extract(epoch FROM clock_timestamp() - a.xact_start)::float8, 0) AS seconds, 0::float8 AS state_seconds
+	SELECT ` + holderColumns + `, 'waiting for a ' || l.locktype || ' lock' AS state
 	FROM pg_catalog.pg_locks AS l
 	JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
 	WHERE NOT l.granted AND l.locktype IN ('transactionid', 'tuple') AND coalesce(a.backend_type, 'client backend') = 'client backend'

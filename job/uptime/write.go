@@ -45,9 +45,14 @@ func (g Generator) write(ctx context.Context, tx *sqlx.Tx, opts Options, typ upt
 	if err := analyze(ctx, tx, "uptime_new_points"); err != nil {
 		return res, err
 	}
-	readRanges := readAgain(p.scanMaxID, mine)
+	// What the locked phase needs, prepared here so that its budget is spent on the tables alone.
+	unreferenced, err := unreferencedClause(ctx, tx)
+	if err != nil {
+		return res, err
+	}
+	work := lockedWork{opts: opts, typeID: typ.ID, ranges: readAgain(p.scanMaxID, mine), unreferenced: unreferenced}
 	for pause := time.Millisecond; ; pause = min(pause*4, lockPause*10) {
-		done, err := g.lockedPhase(ctx, tx, opts, typ.ID, readRanges, &res)
+		done, err := g.lockedPhase(ctx, tx, work, &res)
 		var busy *BusyError
 		if !errors.As(err, &busy) || !busy.overran {
 			return res, err
@@ -73,17 +78,25 @@ func (g Generator) write(ctx context.Context, tx *sqlx.Tx, opts Options, typ upt
 
 // lockedPhase takes the table locks and does the run's last step under them, within the budget:
 // catch up, remove doubled days, set totals and ranks. It returns how long the locks were held.
-func (g Generator) lockedPhase(ctx context.Context, tx *sqlx.Tx, opts Options, typeID int64, ranges []idRange, res *Result) (time.Duration, error) {
+// lockedWork is what the locked phase works from.
+type lockedWork struct {
+	opts         Options
+	typeID       int64
+	ranges       []idRange // the contribution ids to read again (readAgain)
+	unreferenced string    // SQL: a contribution nothing refers to (unreferencedClause)
+}
+
+func (g Generator) lockedPhase(ctx context.Context, tx *sqlx.Tx, w lockedWork, res *Result) (time.Duration, error) {
 	// From here until the caller's commit, the budget bounds what the app waits.
 	ph, err := g.lockTables(ctx, tx)
 	if err != nil {
 		return 0, err
 	}
-	removed, err := ph.reconcile(ctx, opts, typeID, ranges)
+	removed, err := ph.reconcile(ctx, w)
 	if err != nil {
 		return ph.held(), err
 	}
-	changes, err := leaderboard.Refresh(ctx, ph, opts.Now, sqlPoints, typeID)
+	changes, err := leaderboard.Refresh(ctx, ph, w.opts.Now, sqlPoints, w.typeID)
 	if err != nil {
 		return ph.held(), ph.explain(err)
 	}
@@ -119,28 +132,24 @@ type removed struct {
 }
 
 // reconcile brings the plan up to date with what the app committed since the scan.
-func (ph *lockedPhase) reconcile(ctx context.Context, opts Options, typeID int64, ranges []idRange) (removed, error) {
-	lo, hi := rangeColumns(ranges)
-	if _, err := ph.ExecContext(ctx, sqlCatchUp, lo, hi, opts.Now, typeID); err != nil {
+func (ph *lockedPhase) reconcile(ctx context.Context, w lockedWork) (removed, error) {
+	lo, hi := rangeColumns(w.ranges)
+	if _, err := ph.ExecContext(ctx, sqlCatchUp, lo, hi, w.opts.Now, w.typeID); err != nil {
 		return removed{}, ph.explain(fmt.Errorf("catch up with the app: %w", err))
 	}
 	// Fresh statistics, or the planner guesses thousands of changed users and scans the table.
 	if _, err := ph.ExecContext(ctx, "ANALYZE uptime_changed"); err != nil {
 		return removed{}, ph.explain(fmt.Errorf("analyze uptime_changed: %w", err))
 	}
-	if _, err := ph.ExecContext(ctx, sqlDoubledChanged, typeID); err != nil {
+	if _, err := ph.ExecContext(ctx, sqlDoubledChanged, w.typeID); err != nil {
 		return removed{}, ph.explain(fmt.Errorf("find doubled days: %w", err))
 	}
 	if _, err := ph.ExecContext(ctx, "ANALYZE uptime_doubled"); err != nil {
 		return removed{}, ph.explain(fmt.Errorf("analyze uptime_doubled: %w", err))
 	}
-	unreferenced, err := unreferencedClause(ctx, ph)
-	if err != nil {
-		return removed{}, ph.explain(err)
-	}
 	var r removed
-	dedupe := strings.Replace(sqlDedupe, "/* unreferenced */", unreferenced, 1)
-	if err := ph.QueryRowContext(ctx, dedupe, typeID, opts.Now).Scan(&r.all, &r.ours, &r.kept); err != nil {
+	dedupe := strings.Replace(sqlDedupe, "/* unreferenced */", w.unreferenced, 1)
+	if err := ph.QueryRowContext(ctx, dedupe, w.typeID, w.opts.Now).Scan(&r.all, &r.ours, &r.kept); err != nil {
 		return removed{}, ph.explain(fmt.Errorf("remove doubled days: %w", err))
 	}
 	if r.all > 0 || r.kept > 0 {
@@ -159,12 +168,12 @@ func (ph *lockedPhase) reconcile(ctx context.Context, opts Options, typeID int64
 // unreferencedClause is SQL true for a contribution (r.id) that no row of another table refers
 // to, from the foreign keys that point at the contributions; false when the role cannot read one
 // of those tables, so that nothing is deleted that might be evidence of something.
-func unreferencedClause(ctx context.Context, ph *lockedPhase) (string, error) {
+func unreferencedClause(ctx context.Context, tx *sqlx.Tx) (string, error) {
 	var refs []struct {
 		Check    string `db:"check"`
 		Readable bool   `db:"readable"`
 	}
-	err := ph.tx.SelectContext(ctx, &refs, `
+	err := tx.SelectContext(ctx, &refs, `
 		SELECT format('NOT EXISTS (SELECT 1 FROM %s AS x WHERE x.%I = r.id)', c.conrelid::regclass, a.attname) AS check,
 		       has_column_privilege(c.conrelid, a.attnum, 'SELECT') AS readable
 		FROM pg_constraint AS c
