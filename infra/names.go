@@ -1,13 +1,17 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/tally/uptime/internal/contract"
+)
 
 // The names derived from an environment's Name, all here: the runbook, the workflows, the
 // backfill script and the GitHub roles' policies name these resources without a reference into
 // the stack, so each is fixed and computed in one place.
 
 // StackName is the CloudFormation stack of this environment.
-func (e Environment) StackName() string { return "TallyUptime-" + e.Name }
+func (e Environment) StackName() string { return contract.StackName(e.Name) }
 
 // Family is the task definition family, also matched by the failure rules. The cluster, the
 // schedule and the dashboard carry the same name.

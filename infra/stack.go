@@ -125,20 +125,20 @@ func (s *UptimeStack) addOutputs() {
 		contract.ContainerName, strings.Join(quoted, ","))
 
 	outputs := []struct{ name, value, description string }{
-		{"ClusterName", *s.Task.Cluster.ClusterName(), "ECS cluster the job runs in"},
-		{"TaskDefinitionArn", *s.Task.TaskDefinition.TaskDefinitionArn(), "Task definition revision this deploy registered"},
-		{"TaskFamily", env.Family(), "Task definition family (run-task takes its latest ACTIVE revision)"},
-		{"ContainerName", contract.ContainerName, "Container to name in --overrides"},
-		{"SubnetIds", *subnetIDs, "Subnets for run-task, comma-separated"},
-		{"SecurityGroupId", *s.Network.SecurityGroup.SecurityGroupId(), "Security group of the task"},
-		{"AssignPublicIp", assignPublicIP, "assignPublicIp for run-task"},
-		{"LogGroupName", *s.Task.LogGroup.LogGroupName(), "Log group of the job"},
-		{"LogStreamPrefix", LogStreamPrefix, "Streams are <prefix>/" + contract.ContainerName + "/<task id>"},
+		{contract.OutputClusterName, *s.Task.Cluster.ClusterName(), "ECS cluster the job runs in"},
+		{contract.OutputTaskDefinitionArn, *s.Task.TaskDefinition.TaskDefinitionArn(), "Task definition revision this deploy registered"},
+		{contract.OutputTaskFamily, env.Family(), "Task definition family (run-task takes its latest ACTIVE revision)"},
+		{contract.OutputContainerName, contract.ContainerName, "Container to name in --overrides"},
+		{contract.OutputSubnetIDs, *subnetIDs, "Subnets for run-task, comma-separated"},
+		{contract.OutputSecurityGroupID, *s.Network.SecurityGroup.SecurityGroupId(), "Security group of the task"},
+		{contract.OutputAssignPublicIP, assignPublicIP, "assignPublicIp for run-task"},
+		{contract.OutputLogGroupName, *s.Task.LogGroup.LogGroupName(), "Log group of the job"},
+		{contract.OutputLogStreamPrefix, LogStreamPrefix, "Streams are <prefix>/" + contract.ContainerName + "/<task id>"},
 		{"AlarmTopicArn", *s.Alarms.Topic.TopicArn(), "SNS topic of every alarm"},
 		{"Image", *s.Task.Container.ImageName(), "Image the task definition runs; for a built image, its tag is the asset hash"},
 		{"ImageRevision", imageRevision(env), "Commit the image was built from (its OCI label org.opencontainers.image.revision)"},
-		{"CapacityProvider", env.CapacityProvider(), "FARGATE or FARGATE_SPOT"},
-		{"JobEnvironment", jobEnvironment(s.Task.Variables), "The container's UPTIME_* variables (NAME=VALUE, space-separated): " +
+		{contract.OutputCapacityProvider, env.CapacityProvider(), "FARGATE or FARGATE_SPOT"},
+		{contract.OutputJobEnvironment, jobEnvironment(s.Task.Variables), "The container's UPTIME_* variables (NAME=VALUE, space-separated): " +
 			"the defaults every run starts from; scripts/backfill.sh checks a backfill's flags against them"},
 		{"RunTaskCommand", runTask, "A dry-run backfill of January 2026, ready to paste; change the command to taste"},
 	}

@@ -9,11 +9,12 @@ import (
 	// Time zone names are checked against Go's embedded copy of the IANA
 	// database, so validation does not depend on the machine's tzdata.
 	_ "time/tzdata"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 var (
-	envNamePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
-	emailPattern   = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	emailPattern = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 )
 
 // Validate rejects a configuration that would synthesize but not deploy or
@@ -33,8 +34,8 @@ func (e Environment) Validate() error {
 
 func (e Environment) identityProblems() []string {
 	var p []string
-	if !envNamePattern.MatchString(e.Name) {
-		p = append(p, "the name must be 1-20 lower-case letters, digits or dashes, starting with a letter")
+	if err := contract.CheckEnvironmentName(e.Name); err != nil {
+		p = append(p, err.Error())
 	}
 	for _, a := range e.AlarmEmails {
 		if !emailPattern.MatchString(a) {
