@@ -24,7 +24,7 @@ type reporter struct {
 // report logs the outcome, writes the EMF record and returns the exit code.
 func (r *reporter) report(res uptime.Result, err error, code int) int {
 	duration := time.Since(r.started)
-	var reason []any
+	var reason string // the summary alone says why the run failed
 	if err != nil {
 		res = uptime.Result{} // everything was rolled back
 		// No message carries DATABASE_URL: configuration errors never repeat it, and the store
@@ -32,15 +32,14 @@ func (r *reporter) report(res uptime.Result, err error, code int) int {
 		msg := err.Error()
 		r.log.Error("run failed", "exit_code", code, "error", msg)
 		fmt.Fprintf(r.stderr, "uptime: %s\n", msg)
-		reason = []any{"error", msg} // the summary alone says why the run failed
+		reason = msg
 	} else if len(res.HeldBack) > 0 { // exit 5: committed, and the on-call wants the why in the same places
-		msg := heldBackSentence(res.HeldBack)
-		fmt.Fprintf(r.stderr, "uptime: %s\n", msg)
-		reason = []any{"error", msg}
+		reason = heldBackSentence(res.HeldBack)
+		fmt.Fprintf(r.stderr, "uptime: %s\n", reason)
 	}
-	dry := r.cfg.Options.DryRun
-	fields := append([]any{"exit_code", code, "dry_run", dry, "run_kind", string(r.cfg.RunKind)}, summaryCounts(res, dry)...)
-	r.log.Info("run summary", append(append(fields, "duration_seconds", duration.Seconds()), reason...)...)
+	summary := contract.Summary{ExitCode: code, DryRun: r.cfg.Options.DryRun, RunKind: string(r.cfg.RunKind),
+		DurationSeconds: duration.Seconds(), Error: reason, Counts: counts(res)}
+	r.log.Info(contract.SummaryMessage, contract.SummaryFields(summary)...)
 	if err := writeEMF(r.stdout, r.metrics(res, code, duration), time.Now()); err != nil {
 		fmt.Fprintf(r.stderr, "uptime: write metrics: %v\n", err)
 	}
@@ -89,26 +88,18 @@ func heldBackSentence(users []uptime.HeldUser) string {
 		len(users), strings.Join(names, ", "), more)
 }
 
-// summaryCounts are the run's counts for its summary record. A dry run wrote nothing, so its
-// counts of writes are named for what a real run would do ("contributions_would_create"),
-// never as if they had happened.
-func summaryCounts(res uptime.Result, dry bool) []any {
-	write := func(did, would string) string {
-		if dry {
-			return would
-		}
-		return did
-	}
-	return []any{
-		"users_with_uptime", res.UsersWithUptime,
-		"users_touched", res.UsersTouched,
-		write("contributions_created", "contributions_would_create"), res.ContributionsCreated,
-		"days_skipped", res.DaysSkipped,
-		write("leaderboard_entries_updated", "leaderboard_entries_would_update"), res.EntriesUpdated,
-		write("leaderboard_entries_created", "leaderboard_entries_would_create"), res.EntriesCreated,
-		write("ranks_changed", "ranks_would_change"), res.RanksChanged,
-		"duplicates_removed", res.DuplicatesRemoved,
-		"most_days_one_user", res.MostDaysOneUser,
-		"users_held_back", len(res.HeldBack),
+// counts are the run's counts for its summary record.
+func counts(res uptime.Result) contract.Counts {
+	return contract.Counts{
+		UsersWithUptime:      res.UsersWithUptime,
+		UsersTouched:         res.UsersTouched,
+		ContributionsCreated: res.ContributionsCreated,
+		DaysSkipped:          res.DaysSkipped,
+		EntriesUpdated:       res.EntriesUpdated,
+		EntriesCreated:       res.EntriesCreated,
+		RanksChanged:         res.RanksChanged,
+		DuplicatesRemoved:    res.DuplicatesRemoved,
+		MostDaysOneUser:      res.MostDaysOneUser,
+		UsersHeldBack:        int64(len(res.HeldBack)),
 	}
 }
