@@ -9,6 +9,8 @@ import (
 
 	"github.com/lib/pq"
 	"github.com/tally/uptime/internal/testdb"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // invariants counts what must never happen, whatever the interleaving of the job and the app.
@@ -142,7 +144,7 @@ func runWithWriters(t *testing.T, tpl template, wr writerRun, seed uint64) appWa
 	time.Sleep(300 * time.Millisecond) // writers blocked by the job finish and a few more run after it
 	blocks := watch()
 	ws := stop()
-	r.expect(t, exitOK)
+	r.expect(t, contract.ExitOK)
 	if num(t, r.summary(t), "contributions_created") == 0 {
 		t.Fatalf("%s seed %d: the job created nothing, so it proves nothing", wr.name, seed)
 	}
@@ -155,7 +157,7 @@ func runWithWriters(t *testing.T, tpl template, wr writerRun, seed uint64) appWa
 	}
 	checkWritersKept(t, db, ws)
 	// The next run repairs what the app's own races left (docs/architecture.md, "What the app pays").
-	runJob(t, jobEnv(jobURL), wr.args()...).expect(t, exitOK)
+	runJob(t, jobEnv(jobURL), wr.args()...).expect(t, contract.ExitOK)
 	if v := checkInvariants(t, db); v != (invariants{}) {
 		t.Errorf("%s seed %d: invariants violated after the next run: %+v", wr.name, seed, v)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 var crashBuild = sync.OnceValues(func() (string, error) {
@@ -38,20 +40,20 @@ func TestPanicMidRunIsAFailedRun(t *testing.T) {
 	db := sampleDB(t)
 	before := snapshot(t, db)
 	r := runCrashing(t, db.URL, "panic")
-	r.expect(t, exitRuntime)
+	r.expect(t, contract.ExitRuntime)
 	r.oneStderrLine(t, "the job panicked", "assignment to entry in nil map")
 	rec := r.only(t, func(rec map[string]any) bool { return rec["msg"] == "run panicked" }, "run panicked")
 	if stack, _ := rec["stack"].(string); !strings.Contains(stack, "crash_tag.go") || !strings.Contains(stack, "executeOnce") {
 		t.Errorf("the panic's record has no stack through crash_tag.go and executeOnce: %v", rec)
 	}
-	if s := r.summary(t); num(t, s, "exit_code") != exitRuntime || !strings.Contains(s["error"].(string), "nil map") {
+	if s := r.summary(t); num(t, s, "exit_code") != contract.ExitRuntime || !strings.Contains(s["error"].(string), "nil map") {
 		t.Errorf("summary %v, want exit 1 and the panic's message", s)
 	}
 	if m := r.metrics(t); m["RunFailed"] != 1.0 || m["ErrorClass"] != "runtime" {
 		t.Errorf("EMF %v, want a runtime failure", m)
 	}
 	unchanged(t, db, before)
-	runJob(t, jobEnv(db.URL)).expect(t, exitOK) // the next run, without the bug, completes
+	runJob(t, jobEnv(db.URL)).expect(t, contract.ExitOK) // the next run, without the bug, completes
 	checkComplete(t, db)
 }
 
@@ -64,7 +66,7 @@ func TestRuntimeCrashesStillExit2(t *testing.T) {
 	before := snapshot(t, db)
 	for crash, says := range map[string]string{"fatal": "fatal error: stack overflow", "goroutine": "panic: a panic on another goroutine"} {
 		r := runCrashing(t, db.URL, crash)
-		r.expect(t, exitUsage)
+		r.expect(t, contract.ExitUsage)
 		if !strings.Contains(r.Stderr, says) || !strings.Contains(r.Stderr, "goroutine ") {
 			t.Errorf("%s: stderr does not say %q with the goroutines' stacks:\n%.2000s", crash, says, r.Stderr)
 		}

@@ -7,6 +7,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // shutdownGrace is how long a cancelled run may take to roll back before the process exits
@@ -44,7 +46,7 @@ func runContext(timeout time.Duration, abandon func(reason error)) (context.Cont
 				context.Cause(ctx), shutdownGrace)
 		}
 		abandon(reason)
-		exitProcess(exitRuntime)
+		exitProcess(contract.ExitRuntime)
 	}()
 	return ctx, func() {
 		close(done)

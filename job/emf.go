@@ -11,7 +11,7 @@ import (
 // runMetrics is what one run reports to CloudWatch.
 type runMetrics struct {
 	Environment string
-	RunKind     runKind
+	RunKind     string
 	Succeeded   bool // a real (not dry) run completed: exit 0, or 5 (contract.Completed)
 	Failed      bool // the run exited non-zero
 	DryRun      bool
@@ -36,7 +36,7 @@ var errorClass = contract.ErrorClass
 func writeEMF(w io.Writer, m runMetrics, at time.Time) error {
 	kind := m.RunKind
 	if kind == "" {
-		kind = runManual // a CloudWatch dimension value cannot be empty
+		kind = contract.RunManual // a CloudWatch dimension value cannot be empty
 	}
 	values := map[contract.Metric]any{
 		contract.RunSucceeded:         boolInt(m.Succeeded),

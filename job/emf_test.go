@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // cloudWatchUnits are the units CloudWatch accepts for a metric.
@@ -95,14 +97,14 @@ func TestWriteEMF(t *testing.T) {
 	}{
 		{
 			name: "success",
-			m: runMetrics{Environment: "production", RunKind: runScheduled, Succeeded: true, Duration: 1500 * time.Millisecond,
+			m: runMetrics{Environment: "production", RunKind: contract.RunScheduled, Succeeded: true, Duration: 1500 * time.Millisecond,
 				Created: 3650, Users: 10, Version: "1.4.0", Revision: "0123abcd"},
 			want: map[string]float64{"RunSucceeded": 1, "RunFailed": 0, "DurationSeconds": 1.5,
 				"ContributionsCreated": 3650, "UsersProcessed": 10},
 		},
 		{
 			name: "failure",
-			m:    runMetrics{Environment: "staging", RunKind: runManual, Failed: true, ExitCode: 3, Duration: 250 * time.Millisecond},
+			m:    runMetrics{Environment: "staging", RunKind: contract.RunManual, Failed: true, ExitCode: 3, Duration: 250 * time.Millisecond},
 			want: map[string]float64{"RunSucceeded": 0, "RunFailed": 1, "DurationSeconds": 0.25,
 				"ContributionsCreated": 0, "UsersProcessed": 0},
 		},
@@ -110,7 +112,7 @@ func TestWriteEMF(t *testing.T) {
 			// Exit 5: completed for everyone else, so the missed-run alarm counts it, and failed
 			// for the failure views.
 			name: "held back",
-			m: runMetrics{Environment: "production", RunKind: runScheduled, Succeeded: true, Failed: true, ExitCode: 5,
+			m: runMetrics{Environment: "production", RunKind: contract.RunScheduled, Succeeded: true, Failed: true, ExitCode: 5,
 				Duration: time.Second, Created: 9, Users: 3, HeldBack: 1},
 			want: map[string]float64{"RunSucceeded": 1, "RunFailed": 1, "DurationSeconds": 1,
 				"ContributionsCreated": 9, "UsersProcessed": 3, "UsersHeldBack": 1},
@@ -174,8 +176,8 @@ func TestWriteEMF(t *testing.T) {
 
 // Each documented exit code has its class, and success has none.
 func TestErrorClassFollowsTheExitCode(t *testing.T) {
-	want := map[int]string{exitOK: "", exitRuntime: "runtime", exitUsage: "configuration", exitData: "data",
-		exitLocked: "locked", exitHeldBack: "held_back", 137: "runtime"}
+	want := map[int]string{contract.ExitOK: "", contract.ExitRuntime: "runtime", contract.ExitUsage: "configuration", contract.ExitData: "data",
+		contract.ExitLocked: "locked", contract.ExitHeldBack: "held_back", 137: "runtime"}
 	for code, class := range want {
 		if got := errorClass(code); got != class {
 			t.Errorf("errorClass(%d) = %q, want %q", code, got, class)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/tally/uptime/internal/testdb"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // ---- the database goes away, or is not there yet ----
@@ -52,7 +54,7 @@ func TestDatabaseGoesAway(t *testing.T) {
 			r := p.wait(t)
 			t.Logf("stop -m %s: the job exited %d %v after the stop, after %d retries", mode, r.Code,
 				p.started.Add(r.Elapsed).Sub(stopped).Round(time.Millisecond), retriesLogged(r))
-			r.expect(t, exitRuntime)
+			r.expect(t, contract.ExitRuntime)
 			r.oneStderrLine(t)
 			insertedThenRolledBack(t, r)
 			if n := retriesLogged(r); n != maxAttempts-1 {
@@ -103,7 +105,7 @@ func TestDatabaseRestarting(t *testing.T) {
 	}
 	r := p.wait(t)
 	t.Logf("the job exited %d after %d retries: %s", r.Code, retriesLogged(r), strings.TrimSpace(r.Stderr))
-	r.expect(t, exitRuntime)
+	r.expect(t, contract.ExitRuntime)
 	r.oneStderrLine(t, "shutting down")
 	insertedThenRolledBack(t, r)
 	if n := retriesLogged(r); n != maxAttempts-1 {
@@ -133,7 +135,7 @@ func TestDatabaseNotThereYet(t *testing.T) {
 	cluster.Start(t)
 	up := time.Now()
 	r := p.wait(t)
-	r.expect(t, exitOK)
+	r.expect(t, contract.ExitOK)
 	if !r.logged("database not reachable yet; retrying") {
 		t.Errorf("the job did not log its connection retries:\n%s", r.Stdout)
 	}
@@ -153,6 +155,6 @@ func comesBack(t *testing.T, cluster *testdb.Cluster, db *testdb.DB, before stat
 	cluster.Start(t)
 	db = testdb.Reopen(t, db)
 	unchanged(t, db, before)
-	runJob(t, jobEnv(db.URL)).expect(t, exitOK)
+	runJob(t, jobEnv(db.URL)).expect(t, contract.ExitOK)
 	checkComplete(t, db)
 }

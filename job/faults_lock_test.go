@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/tally/uptime/internal/testdb"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // ---- the lock after a kill -9 ----
@@ -19,7 +21,7 @@ func startJobUntilLocked(t *testing.T, env map[string]string) (result, time.Time
 	for locked := 0; ; locked++ {
 		p := startJob(t, env, "--db-wait", "0", "--lock-wait", "0")
 		r := p.wait(t)
-		if r.Code != exitLocked {
+		if r.Code != contract.ExitLocked {
 			return r, p.started, locked
 		}
 		if time.Now().After(deadline) {
@@ -75,7 +77,7 @@ func TestKilledRunFreesTheLock(t *testing.T) {
 		}
 		// The first run to get the lock must see the database as it was: probe with a dry run.
 		r, started, locked := startJobUntilLocked(t, faultEnv(t, db, "UPTIME_DRY_RUN", "true"))
-		r.expect(t, exitOK)
+		r.expect(t, contract.ExitOK)
 		took := started.Sub(killed)
 		t.Logf("a new run got the lock %v after the kill -9 mid-INSERT (%d earlier attempts exited 4)", took.Round(time.Millisecond), locked)
 		if took > 5*time.Second {
@@ -83,7 +85,7 @@ func TestKilledRunFreesTheLock(t *testing.T) {
 		}
 		waitJobGone(t, db, killed)
 		unchanged(t, db, before)
-		runJob(t, faultEnv(t, db)).expect(t, exitOK)
+		runJob(t, faultEnv(t, db)).expect(t, contract.ExitOK)
 		checkComplete(t, db)
 	})
 
@@ -112,7 +114,7 @@ func TestKilledRunFreesTheLock(t *testing.T) {
 		killed := time.Now()
 		p.wait(t)
 		r, started, locked := startJobUntilLocked(t, faultEnv(t, db, "UPTIME_DRY_RUN", "true"))
-		r.expect(t, exitOK)
+		r.expect(t, contract.ExitOK)
 		took := started.Sub(killed)
 		t.Logf("a new run got the lock %v after the kill -9, while the orphaned statement had 60 s to go (%d earlier attempts exited 4)",
 			took.Round(time.Millisecond), locked)
@@ -120,7 +122,7 @@ func TestKilledRunFreesTheLock(t *testing.T) {
 			t.Errorf("the next run got the lock only %v after the kill", took)
 		}
 		unchanged(t, db, before)
-		runJob(t, faultEnv(t, db)).expect(t, exitOK)
+		runJob(t, faultEnv(t, db)).expect(t, contract.ExitOK)
 		checkComplete(t, db)
 	})
 }
@@ -147,7 +149,7 @@ func TestContentionRounds(t *testing.T) {
 			t.Fatalf("round %d: neither run exited while the other held the lock", i)
 		}
 		lost := loser.wait(t)
-		lost.expect(t, exitLocked)
+		lost.expect(t, contract.ExitLocked)
 		lost.oneStderrLine(t, "another uptime run holds the lock")
 		waitBlocked(t, db, winner)
 		if n := countContributions(t, db); n != before.Contributions {
@@ -155,7 +157,7 @@ func TestContentionRounds(t *testing.T) {
 		}
 		release()
 		won := winner.wait(t)
-		won.expect(t, exitOK)
+		won.expect(t, contract.ExitOK)
 		created := countContributions(t, db) - before.Contributions
 		if created == 0 || float64(created) != num(t, won.summary(t), "contributions_created") {
 			t.Fatalf("round %d: %d contributions created, the winner's summary says %v", i, created, won.summary(t)["contributions_created"])
@@ -191,7 +193,7 @@ func TestLeaderboardRowLocked(t *testing.T) {
 
 	p := startJob(t, faultEnv(t, db), "--timeout", "3s")
 	r := p.wait(t)
-	r.expect(t, exitRuntime)
+	r.expect(t, contract.ExitRuntime)
 	r.oneStderrLine(t, "deadline of 3s passed", "rolled back", fmt.Sprintf("pid %d", pid))
 	insertedThenRolledBack(t, r)
 	t.Logf("with a 3 s deadline the run met the row lock and exited after %v", r.Elapsed.Round(time.Millisecond))
@@ -202,6 +204,6 @@ func TestLeaderboardRowLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	unchanged(t, db, before)
-	runJob(t, faultEnv(t, db)).expect(t, exitOK)
+	runJob(t, faultEnv(t, db)).expect(t, contract.ExitOK)
 	checkComplete(t, db)
 }

@@ -19,6 +19,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/tally/uptime/internal/testdb"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // backfillScale is a ~200,000-row backfill: 550 users whose only uptime is one day a year ago.
@@ -154,7 +156,7 @@ func referenceRun(t *testing.T, tpl template) reference {
 	db := tpl.clone(t)
 	before := countContributions(t, db)
 	r := runJob(t, faultEnv(t, db))
-	r.expect(t, exitOK)
+	r.expect(t, contract.ExitOK)
 	checkComplete(t, db)
 	ref := reference{duration: r.Elapsed, created: countContributions(t, db) - before, outcome: outcome(t, db)}
 	if ref.created < 150_000 {
@@ -215,7 +217,7 @@ func faultRound(t *testing.T, db *testdb.DB, before state, ref reference, delay 
 		t.Fatalf("after %s at %v the database is neither as before nor as one complete run leaves it:\n"+
 			"before %+v\n after %+v\nexit %d\nstdout:\n%s\nstderr:\n%s", sig, delay, before, after, r.Code, r.Stdout, r.Stderr)
 	}
-	if res.finishedFirst && (res.code != exitOK || !res.committed) {
+	if res.finishedFirst && (res.code != contract.ExitOK || !res.committed) {
 		t.Fatalf("the run ended before the fault with exit %d (committed: %v)\nstdout:\n%s\nstderr:\n%s",
 			res.code, res.committed, r.Stdout, r.Stderr)
 	}
@@ -223,11 +225,11 @@ func faultRound(t *testing.T, db *testdb.DB, before state, ref reference, delay 
 		switch {
 		case res.exitAfter > 5*time.Second:
 			t.Errorf("exited %v after SIGTERM, want within 5 s", res.exitAfter)
-		case res.code == exitOK && !res.committed, res.code != exitOK && res.committed:
+		case res.code == contract.ExitOK && !res.committed, res.code != contract.ExitOK && res.committed:
 			t.Errorf("exit %d after SIGTERM, but committed: %v\nstdout:\n%s\nstderr:\n%s", res.code, res.committed, r.Stdout, r.Stderr)
-		case res.code == exitRuntime:
+		case res.code == contract.ExitRuntime:
 			r.oneStderrLine(t, "stopped by SIGTERM", "rolled back")
-		case res.code != exitOK && res.code != -1:
+		case res.code != contract.ExitOK && res.code != -1:
 			// -1: the signal came before the job installed its handler, in its first milliseconds.
 			t.Errorf("exit %d after SIGTERM, want 1\nstderr:\n%s", res.code, r.Stderr)
 		}
@@ -293,7 +295,7 @@ func faultRounds(t *testing.T, sig syscall.Signal, n int) {
 	}
 
 	r := runJob(t, faultEnv(t, db))
-	r.expect(t, exitOK)
+	r.expect(t, contract.ExitOK)
 	if got := outcome(t, db); got != ref.outcome {
 		t.Errorf("after %d faults the next run left a different database than one uninterrupted run", n)
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/tally/uptime/internal/testdb"
 	"github.com/tally/uptime/job/store"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // serverAddr is the host:port of dbURL.
@@ -33,7 +35,7 @@ func TestFrozenNetworkPath(t *testing.T) {
 	tpl := seededTemplate(t, testdb.Scale{Users: 3000, HistoryFrom: 2, HistoryTo: 1})
 	ref := tpl.clone(t)
 	probe := testdb.NewBlackHole(t, serverAddr(t, ref.URL), 0)
-	runJob(t, faultEnv(t, ref, "DATABASE_URL", withPort(t, ref.URL, probe.Port())), "--verbose", "--dry-run").expect(t, exitOK)
+	runJob(t, faultEnv(t, ref, "DATABASE_URL", withPort(t, ref.URL, probe.Port())), "--verbose", "--dry-run").expect(t, contract.ExitOK)
 	total := probe.Down()
 	t.Logf("a --verbose run receives %d bytes from the server", total)
 
@@ -71,8 +73,8 @@ func frozenRun(t *testing.T, db *testdb.DB, freezeAt int64, timeout time.Duratio
 	freezeToExit := p.started.Add(r.Elapsed).Sub(path.FrozeAt())
 	t.Logf("froze %.1f s into the run; the job exited %d after %.1f s (%.1f s after the freeze; --timeout %v)",
 		r.Elapsed.Seconds()-freezeToExit.Seconds(), r.Code, r.Elapsed.Seconds(), freezeToExit.Seconds(), timeout)
-	if r.Code != exitRuntime {
-		t.Errorf("exit %d, want %d", r.Code, exitRuntime)
+	if r.Code != contract.ExitRuntime {
+		t.Errorf("exit %d, want %d", r.Code, contract.ExitRuntime)
 	}
 	if r.Elapsed > timeout+7*time.Second {
 		t.Errorf("the job exited %v after it started, more than --timeout %v and a few seconds", r.Elapsed, timeout)
@@ -81,7 +83,7 @@ func frozenRun(t *testing.T, db *testdb.DB, freezeAt int64, timeout time.Duratio
 
 	// The next night, on a path that works.
 	next := runJob(t, jobEnv(db.URL), "--timeout", "60s")
-	next.expect(t, exitOK)
+	next.expect(t, contract.ExitOK)
 	waited := 0.0
 	for _, rec := range next.Records {
 		if rec["msg"] == "took the run lock after waiting" {
@@ -145,7 +147,7 @@ func TestNextRunAfterAFreezeMidRows(t *testing.T) {
 	<-path.Frozen()
 
 	r := runJob(t, jobEnv(db.URL))
-	r.expect(t, exitOK)
+	r.expect(t, contract.ExitOK)
 	var ended, waited float64
 	for _, rec := range r.Records {
 		switch rec["msg"] {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/tally/uptime/internal/testdb"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // heldBackDB has Ada, whose start day lies before the only multiplier, and Bob, who is covered.
@@ -45,7 +47,7 @@ func TestUncoveredDaysHoldTheUserBack(t *testing.T) {
 	db, ada, bob := heldBackDB(t, today.AddDate(0, 0, -10))
 
 	r := runJob(t, jobEnv(db.URL))
-	r.expect(t, exitHeldBack)
+	r.expect(t, contract.ExitHeldBack)
 	r.oneStderrLine(t, "1 user(s) held back", fmt.Sprintf("%d (ada@example.com)", ada), "named in the log")
 	rec := r.only(t, func(rec map[string]any) bool { return rec["msg"] == "user held back" }, "user held back")
 	firstUncovered := today.AddDate(0, 0, -9).Format("2006-01-02")
@@ -66,7 +68,7 @@ func TestUncoveredDaysHoldTheUserBack(t *testing.T) {
 	}
 
 	r = runJob(t, jobEnv(db.URL), "--force")
-	r.expect(t, exitOK)
+	r.expect(t, contract.ExitOK)
 	var forced, covered int
 	err := db.QueryRow(`
 		SELECT count(*) FILTER (WHERE multiplier_at_creation = 1.00 AND frozen_global_points = 1 AND contribution_date < $1),
@@ -90,7 +92,7 @@ func TestAMistypedStartDay(t *testing.T) {
 	db, ada, bob := heldBackDB(t, time.Date(206, 12, 7, 0, 0, 0, 0, time.UTC))
 
 	r := runJob(t, jobEnv(db.URL))
-	r.expect(t, exitHeldBack)
+	r.expect(t, contract.ExitHeldBack)
 	t.Logf("the nightly run holding the typo back took %v", r.Elapsed)
 	r.oneStderrLine(t, fmt.Sprintf("%d (ada@example.com)", ada))
 	rec := r.only(t, func(rec map[string]any) bool { return rec["msg"] == "user held back" }, "user held back")
@@ -103,13 +105,13 @@ func TestAMistypedStartDay(t *testing.T) {
 
 	before := snapshot(t, db)
 	r = runJob(t, jobEnv(db.URL), "--force")
-	r.expect(t, exitData)
+	r.expect(t, contract.ExitData)
 	t.Logf("--force over everyone, refused, took %v: %s", r.Elapsed, r.Stderr)
 	r.oneStderrLine(t, "more than 3660 days", fmt.Sprintf("user %d (ada@example.com) 664", ada), "0206-12-08", "--force --user")
 	unchanged(t, db, before)
 
 	r = runJob(t, jobEnv(db.URL), "--force", "--dry-run", "--user", "ada@example.com")
-	r.expect(t, exitOK)
+	r.expect(t, contract.ExitOK)
 	t.Logf("--force --dry-run --user took %v", r.Elapsed)
 	if most := num(t, r.summary(t), "most_days_one_user"); most < 664000 {
 		t.Errorf("the dry run shows %v days for one user, want the typo's 664,000-odd", most)
@@ -131,7 +133,7 @@ func TestAFutureMultiplierTie(t *testing.T) {
 	second := db.Multiplier(t, typ, "3.00", next)
 
 	r := runJob(t, jobEnv(db.URL))
-	r.expect(t, exitOK)
+	r.expect(t, contract.ExitOK)
 	rec := r.only(t, func(rec map[string]any) bool {
 		return strings.Contains(fmt.Sprint(rec["msg"]), "valid from the same moment")
 	},

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/tally/uptime/internal/testdb"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // Two Uptime multipliers valid from the same instant with different values: the dry run and the
@@ -33,7 +35,7 @@ func TestConflictingMultipliers(t *testing.T) {
 	before := snapshot(t, db)
 	for _, args := range [][]string{{"--dry-run"}, nil} {
 		r := runJob(t, jobEnv(db.URL), args...)
-		r.expect(t, exitData)
+		r.expect(t, contract.ExitData)
 		r.oneStderrLine(t, fmt.Sprintf("%d (1.50)", first), fmt.Sprintf("%d (3.00)", second), validFrom)
 		unchanged(t, db, before)
 	}
@@ -81,9 +83,9 @@ func TestPlantedObjectsNeverRun(t *testing.T) {
 	}
 	planted := trapCalls(t, db)
 
-	runJob(t, jobEnv(db.URL), "--dry-run", "--user", "ADA@example.com").expect(t, exitOK)
+	runJob(t, jobEnv(db.URL), "--dry-run", "--user", "ADA@example.com").expect(t, contract.ExitOK)
 	r := runJob(t, jobEnv(db.URL))
-	r.expect(t, exitOK)
+	r.expect(t, contract.ExitOK)
 	if n := trapCalls(t, db) - planted; n != 0 {
 		t.Errorf("planted functions and operators ran %d times during the job's runs", n)
 	}
@@ -155,7 +157,7 @@ func TestPrivileges(t *testing.T) {
 			before := snapshot(t, db)
 			for _, args := range [][]string{{"--dry-run"}, nil} {
 				r := runJob(t, jobEnv(dbURL), args...)
-				r.expect(t, exitData)
+				r.expect(t, contract.ExitData)
 				r.oneStderrLine(t, c.lacks, "lacks")
 				if r.logged("table locked") {
 					t.Errorf("the run took its locks before refusing the role:\n%s", r.Stdout)
@@ -168,8 +170,8 @@ func TestPrivileges(t *testing.T) {
 		t.Parallel()
 		db := sampleDB(t)
 		dbURL := runAsRole(t, db, runGrants...)
-		runJob(t, jobEnv(dbURL), "--dry-run").expect(t, exitOK)
-		runJob(t, jobEnv(dbURL)).expect(t, exitOK)
+		runJob(t, jobEnv(dbURL), "--dry-run").expect(t, contract.ExitOK)
+		runJob(t, jobEnv(dbURL)).expect(t, contract.ExitOK)
 		checkComplete(t, db)
 	})
 }

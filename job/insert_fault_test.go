@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/tally/uptime/internal/testdb"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // insertChunkStarted polls until the job's session is running an INSERT of contributions that
@@ -74,7 +76,7 @@ func TestKilledBetweenInsertChunks(t *testing.T) {
 	unchanged(t, db, before)
 
 	r := runJob(t, faultEnv(t, db))
-	r.expect(t, exitOK)
+	r.expect(t, contract.ExitOK)
 	if created := countContributions(t, db) - before.Contributions; float64(created) != num(t, r.summary(t), "contributions_created") || created < 150_000 {
 		t.Errorf("the next run created %d contributions; its summary says %v", created, r.summary(t)["contributions_created"])
 	}

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // blockedPipe is the write end of a pipe whose buffer is full and whose read end nobody reads:
@@ -51,8 +53,8 @@ func TestBlockedOutput(t *testing.T) {
 		block bool // hold a leaderboard row so that the run reaches its deadline
 		code  int
 	}{
-		{"a run that succeeds", false, exitOK},
-		{"a run that reaches its deadline", true, exitRuntime},
+		{"a run that succeeds", false, contract.ExitOK},
+		{"a run that reaches its deadline", true, contract.ExitRuntime},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -92,7 +94,7 @@ func TestBlockedOutput(t *testing.T) {
 			if took > timeout+shutdownGrace {
 				t.Errorf("the job took %v, more than --timeout %v and a few seconds", took, timeout)
 			}
-			if c.code == exitOK {
+			if c.code == contract.ExitOK {
 				checkComplete(t, db)
 			}
 		})

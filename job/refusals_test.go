@@ -9,6 +9,8 @@ import (
 
 	"github.com/tally/uptime/internal/testdb"
 	"github.com/tally/uptime/job/store"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // ---- exit 2 ----
@@ -43,7 +45,7 @@ func TestUsageErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runJob(t, tt.env, tt.args...)
-			r.expect(t, exitUsage)
+			r.expect(t, contract.ExitUsage)
 			r.oneStderrLine(t, tt.mention)
 			if m := r.metrics(t); m["RunFailed"] != 1.0 || m["RunSucceeded"] != 0.0 {
 				t.Errorf("EMF %v", m)
@@ -125,7 +127,7 @@ func TestDataDoesNotAllowTheRun(t *testing.T) {
 			}
 			before := snapshot(t, db)
 			r := runJob(t, jobEnv(db.URL), tt.args...)
-			r.expect(t, exitData)
+			r.expect(t, contract.ExitData)
 			r.oneStderrLine(t, tt.mentions...)
 			if m := r.metrics(t); m["RunFailed"] != 1.0 || m["ContributionsCreated"] != 0.0 {
 				t.Errorf("EMF %v", m)
@@ -151,7 +153,7 @@ func TestCompatibleSchemaChanges(t *testing.T) {
 	mustExec(t, db, "ALTER TABLE contributions_contribution ADD COLUMN source text NOT NULL DEFAULT ''")
 	mustExec(t, db, "ALTER TABLE contributions_contribution ADD COLUMN reviewed_by bigint NULL")
 	mustExec(t, db, "ALTER TABLE leaderboard_leaderboardentry ADD COLUMN season integer NOT NULL DEFAULT 1")
-	runJob(t, jobEnv(db.URL)).expect(t, exitOK)
+	runJob(t, jobEnv(db.URL)).expect(t, contract.ExitOK)
 	checkComplete(t, db)
 }
 
@@ -180,7 +182,7 @@ func TestLockHeld(t *testing.T) {
 	// The holder is an idle session, not a run stalled in its transaction: the job waits
 	// --lock-wait for it, and no longer.
 	r := runJob(t, jobEnv(db.URL), "--lock-wait", "2s")
-	r.expect(t, exitLocked)
+	r.expect(t, contract.ExitLocked)
 	r.oneStderrLine(t, "another uptime run holds the lock")
 	if d := num(t, r.summary(t), "duration_seconds"); d < 2 || d >= 4 {
 		t.Errorf("the locked-out run took %v s with --lock-wait 2s", d)
@@ -195,7 +197,7 @@ func TestLockHeld(t *testing.T) {
 
 	// Advisory locks belong to a database: a run on another database of the same server is not
 	// blocked, which is why these tests can run in parallel.
-	runJob(t, jobEnv(other.URL)).expect(t, exitOK)
+	runJob(t, jobEnv(other.URL)).expect(t, contract.ExitOK)
 }
 
 func TestTwoRunsAtOnce(t *testing.T) {
@@ -215,7 +217,7 @@ func TestTwoRunsAtOnce(t *testing.T) {
 		t.Fatal("neither run exited while the other held the lock")
 	}
 	lost := loser.wait(t)
-	lost.expect(t, exitLocked)
+	lost.expect(t, contract.ExitLocked)
 	lost.oneStderrLine(t, "another uptime run holds the lock")
 	waitBlocked(t, db, winner)
 	if n := countContributions(t, db); n != before.Contributions {
@@ -223,7 +225,7 @@ func TestTwoRunsAtOnce(t *testing.T) {
 	}
 	release()
 	won := winner.wait(t)
-	won.expect(t, exitOK)
+	won.expect(t, contract.ExitOK)
 	if got := countContributions(t, db) - before.Contributions; float64(got) != num(t, won.summary(t), "contributions_created") || got == 0 {
 		t.Errorf("created %d, summary says %v", got, won.summary(t)["contributions_created"])
 	}
@@ -248,13 +250,13 @@ func TestPasswordNeverPrinted(t *testing.T) {
 			args []string
 			code int
 		}{
-			{"successful run", jobEnv(good), []string{"--verbose"}, exitOK},
-			{"unreachable port", jobEnv(withPort(t, good, closedPort(t))), nil, exitRuntime},
-			{"nonexistent database", jobEnv(withDatabase(t, good, "uptime_no_such_database")), nil, exitRuntime},
-			{"usage error", jobEnv(good), []string{"--points", "0"}, exitUsage},
-			{"URL as an argument", jobEnv(good), []string{good}, exitUsage},
-			{"URL in a variable", jobEnv(good, "UPTIME_USER", good), nil, exitUsage},
-			{"URL that does not parse", jobEnv(strings.Replace(good, "127.0.0.1:", "127.0.0.1:x", 1)), nil, exitUsage},
+			{"successful run", jobEnv(good), []string{"--verbose"}, contract.ExitOK},
+			{"unreachable port", jobEnv(withPort(t, good, closedPort(t))), nil, contract.ExitRuntime},
+			{"nonexistent database", jobEnv(withDatabase(t, good, "uptime_no_such_database")), nil, contract.ExitRuntime},
+			{"usage error", jobEnv(good), []string{"--points", "0"}, contract.ExitUsage},
+			{"URL as an argument", jobEnv(good), []string{good}, contract.ExitUsage},
+			{"URL in a variable", jobEnv(good, "UPTIME_USER", good), nil, contract.ExitUsage},
+			{"URL that does not parse", jobEnv(strings.Replace(good, "127.0.0.1:", "127.0.0.1:x", 1)), nil, contract.ExitUsage},
 		}
 		for _, tt := range tests {
 			t.Run(pw.name+"/"+tt.name, func(t *testing.T) {

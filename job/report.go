@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tally/uptime/internal/contract"
+	"github.com/tally/uptime/job/config"
 	"github.com/tally/uptime/job/uptime"
 )
 
@@ -17,7 +18,7 @@ import (
 type reporter struct {
 	log            *slog.Logger
 	stdout, stderr io.Writer
-	cfg            config
+	cfg            config.Config
 	started        time.Time
 }
 
@@ -37,7 +38,7 @@ func (r *reporter) report(res uptime.Result, err error, code int) int {
 		reason = heldBackSentence(res.HeldBack)
 		fmt.Fprintf(r.stderr, "uptime: %s\n", reason)
 	}
-	summary := contract.Summary{ExitCode: code, DryRun: r.cfg.Options.DryRun, RunKind: string(r.cfg.RunKind),
+	summary := contract.Summary{ExitCode: code, DryRun: r.cfg.Options.DryRun, RunKind: r.cfg.RunKind,
 		DurationSeconds: duration.Seconds(), Error: reason, Counts: counts(res)}
 	r.log.Info(contract.SummaryMessage, contract.SummaryFields(summary)...)
 	if err := writeEMF(r.stdout, r.metrics(res, code, duration), time.Now()); err != nil {
@@ -60,7 +61,7 @@ func (r *reporter) metrics(res uptime.Result, code int, duration time.Duration) 
 		Version:     b.Version,
 		Revision:    b.revisionLabel(),
 		Succeeded:   contract.Completed(code) && !dry,
-		Failed:      code != exitOK,
+		Failed:      code != contract.ExitOK,
 		DryRun:      dry,
 		ExitCode:    code,
 		Duration:    duration,

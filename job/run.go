@@ -12,20 +12,9 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/tally/uptime/internal/contract"
+	"github.com/tally/uptime/job/config"
 	"github.com/tally/uptime/job/store"
 	"github.com/tally/uptime/job/uptime"
-)
-
-// The job's exit codes, short names for the contract's: the infrastructure's alarms and failure
-// mail read the same constants.
-const (
-	exitOK      = contract.ExitOK
-	exitRuntime = contract.ExitRuntime
-	exitUsage   = contract.ExitUsage
-	exitData    = contract.ExitData
-	exitLocked  = contract.ExitLocked
-	// exitHeldBack: the run committed, and some users got nothing (uptime.Result.HeldBack).
-	exitHeldBack = contract.ExitHeldBack
 )
 
 // Transient failures (a serialization failure, a deadlock, a dropped connection) are retried
@@ -55,7 +44,7 @@ func (e *panicError) Error() string {
 // executeRecovering is execute with a panic on the run's goroutine turned into a *panicError, its
 // stack logged. A panic on another goroutine, or a fatal error of the Go runtime (out of memory,
 // a stack overflow), cannot be recovered: the process still exits 2 (docs/reliability.md).
-func executeRecovering(ctx context.Context, cfg config, log *slog.Logger) (res uptime.Result, err error) {
+func executeRecovering(ctx context.Context, cfg config.Config, log *slog.Logger) (res uptime.Result, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			p := &panicError{value: v, stack: debug.Stack()}
@@ -68,7 +57,7 @@ func executeRecovering(ctx context.Context, cfg config, log *slog.Logger) (res u
 
 // execute runs the generator in the run's transaction and commits it, unless this is a dry run.
 // An attempt that gave way to the app is tried again, as often as the deadline allows.
-func execute(ctx context.Context, cfg config, log *slog.Logger) (uptime.Result, error) {
+func execute(ctx context.Context, cfg config.Config, log *slog.Logger) (uptime.Result, error) {
 	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DBWait, log)
 	if err != nil {
 		return uptime.Result{}, err
@@ -105,7 +94,7 @@ func execute(ctx context.Context, cfg config, log *slog.Logger) (uptime.Result, 
 	}
 }
 
-func executeOnce(ctx context.Context, db *sqlx.DB, cfg config, log *slog.Logger) (uptime.Result, error) {
+func executeOnce(ctx context.Context, db *sqlx.DB, cfg config.Config, log *slog.Logger) (uptime.Result, error) {
 	tx, err := store.BeginRunWaiting(ctx, db, store.LockWait{Max: cfg.LockWait, StaleAfter: store.StaleAfter}, log)
 	if err != nil {
 		return uptime.Result{}, err
@@ -172,27 +161,27 @@ var beforeCommit = func() {}
 // exitCode maps how the run ended to the documented exit codes. A run that ended without error
 // but held users back completed, and still wants a look: exit 5.
 func exitCode(ctx context.Context, res uptime.Result, err error) int {
-	var usage *usageError
+	var usage *config.UsageError
 	var data *uptime.DataError
 	var schema *store.SchemaError
 	var crash *panicError
 	switch {
 	case err == nil && len(res.HeldBack) > 0:
-		return exitHeldBack
+		return contract.ExitHeldBack
 	case err == nil:
-		return exitOK
+		return contract.ExitOK
 	case errors.As(err, &crash): // a bug, not the configuration: retrying may well work
-		return exitRuntime
+		return contract.ExitRuntime
 	case ctx.Err() != nil:
-		return exitRuntime
+		return contract.ExitRuntime
 	case errors.Is(err, store.ErrLocked):
-		return exitLocked
+		return contract.ExitLocked
 	case errors.As(err, &usage):
-		return exitUsage
+		return contract.ExitUsage
 	case errors.As(err, &data), errors.As(err, &schema):
-		return exitData
+		return contract.ExitData
 	default:
-		return exitRuntime
+		return contract.ExitRuntime
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/tally/uptime/internal/testdb"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // ---- exit 0 ----
@@ -14,7 +16,7 @@ func TestHelp(t *testing.T) {
 	t.Parallel()
 	p := startJob(t, map[string]string{}, "--help")
 	<-p.done
-	if p.code != exitOK || !strings.Contains(p.stdout.String(), "Exit codes") || p.stderr.Len() != 0 {
+	if p.code != contract.ExitOK || !strings.Contains(p.stdout.String(), "Exit codes") || p.stderr.Len() != 0 {
 		t.Errorf("--help: exit %d, stdout %q, stderr %q", p.code, &p.stdout, &p.stderr)
 	}
 }
@@ -26,7 +28,7 @@ func TestRunThenNothingToDo(t *testing.T) {
 	before := snapshot(t, db)
 
 	r := runJob(t, jobEnv(db.URL), "--verbose")
-	r.expect(t, exitOK)
+	r.expect(t, contract.ExitOK)
 	created := countContributions(t, db) - before.Contributions
 	if created == 0 {
 		t.Fatal("the sample has gaps, but nothing was created")
@@ -61,7 +63,7 @@ func TestRunThenNothingToDo(t *testing.T) {
 
 	after := snapshot(t, db)
 	again := runJob(t, jobEnv(db.URL))
-	again.expect(t, exitOK)
+	again.expect(t, contract.ExitOK)
 	unchanged(t, db, after)
 	if num(t, again.summary(t), "contributions_created") != 0 {
 		t.Errorf("second run summary: %v", again.summary(t))
@@ -86,7 +88,7 @@ func TestDryRun(t *testing.T) {
 		{"variable", jobEnv(db.URL, "UPTIME_DRY_RUN", "true"), nil},
 	} {
 		r := runJob(t, how.env, how.args...)
-		r.expect(t, exitOK)
+		r.expect(t, contract.ExitOK)
 		unchanged(t, db, before)
 		s := r.summary(t)
 		if s["dry_run"] != true || num(t, s, "contributions_would_create") == 0 || s["contributions_created"] != nil {
@@ -98,7 +100,7 @@ func TestDryRun(t *testing.T) {
 		}
 		if how.name == "variable" {
 			planned := num(t, s, "contributions_would_create")
-			runJob(t, jobEnv(db.URL)).expect(t, exitOK)
+			runJob(t, jobEnv(db.URL)).expect(t, contract.ExitOK)
 			if got := countContributions(t, db) - before.Contributions; float64(got) != planned {
 				t.Errorf("the dry run planned %v contributions, the real run created %d", planned, got)
 			}
@@ -133,10 +135,10 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 		wantExit int
 		retries  int
 	}{
-		{"a serialization failure", 1, "40001", exitOK, 1},
-		{"a deadlock twice", 2, "40P01", exitOK, 2},
-		{"three in a row: the run gives up", 3, "40001", exitRuntime, 2},
-		{"not transient: no retry", 1, "22012", exitRuntime, 0}, // division_by_zero
+		{"a serialization failure", 1, "40001", contract.ExitOK, 1},
+		{"a deadlock twice", 2, "40P01", contract.ExitOK, 2},
+		{"three in a row: the run gives up", 3, "40001", contract.ExitRuntime, 2},
+		{"not transient: no retry", 1, "22012", contract.ExitRuntime, 0}, // division_by_zero
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -156,7 +158,7 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 			if retries != c.retries {
 				t.Errorf("%d retries logged, want %d", retries, c.retries)
 			}
-			if c.wantExit != exitOK {
+			if c.wantExit != contract.ExitOK {
 				unchanged(t, db, before)
 				return
 			}

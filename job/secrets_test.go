@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // Whatever the shape of DATABASE_URL, and wherever it was put by mistake, nothing the job prints
@@ -19,19 +21,19 @@ func TestOutputNeverDependsOnThePassword(t *testing.T) {
 		args func(pw string) []string
 		code int
 	}{
-		{"unreachable, 1-character password", urlEnv(withRawPassword(t, closed, "PW")), noArgs, exitRuntime},
-		{"sslmode=require", urlEnv("postgres://tally:PW@db.example.com/tally?sslmode=require"), noArgs, exitUsage},
-		{"unencoded / in the password", urlEnv("postgres://tally:PW/x@db.example.com/tally"), noArgs, exitUsage},
-		{"password starting with /", urlEnv("postgres://tally:/PW@db.example.com/tally"), noArgs, exitUsage},
-		{"unencoded ? and #", urlEnv("postgres://tally:1?PW#@db.example.com/tally"), noArgs, exitUsage},
-		{"password in the query, off loopback without TLS", urlEnv("postgres://tally@db.example.com/tally?sslmode=disable&password=PW"), noArgs, exitUsage},
-		{"key=value DSN", urlEnv("host=db.example.com user=tally password=PW"), noArgs, exitUsage},
+		{"unreachable, 1-character password", urlEnv(withRawPassword(t, closed, "PW")), noArgs, contract.ExitRuntime},
+		{"sslmode=require", urlEnv("postgres://tally:PW@db.example.com/tally?sslmode=require"), noArgs, contract.ExitUsage},
+		{"unencoded / in the password", urlEnv("postgres://tally:PW/x@db.example.com/tally"), noArgs, contract.ExitUsage},
+		{"password starting with /", urlEnv("postgres://tally:/PW@db.example.com/tally"), noArgs, contract.ExitUsage},
+		{"unencoded ? and #", urlEnv("postgres://tally:1?PW#@db.example.com/tally"), noArgs, contract.ExitUsage},
+		{"password in the query, off loopback without TLS", urlEnv("postgres://tally@db.example.com/tally?sslmode=disable&password=PW"), noArgs, contract.ExitUsage},
+		{"key=value DSN", urlEnv("host=db.example.com user=tally password=PW"), noArgs, contract.ExitUsage},
 		{"URL as an argument", urlEnv(db.URL), func(pw string) []string {
 			return []string{withRawPassword(t, db.URL, pw)}
-		}, exitUsage},
+		}, contract.ExitUsage},
 		{"URL in --user", urlEnv(withRawPassword(t, db.URL, "PW")), func(pw string) []string {
 			return []string{"--user", "postgres://u:" + pw + "@" + host + "/x"}
-		}, exitUsage},
+		}, contract.ExitUsage},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

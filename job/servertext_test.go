@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // forgedRecord is what an attacker would like CloudWatch to read as the job's metrics.
@@ -105,7 +107,7 @@ func TestServerFatalCannotForgeARecord(t *testing.T) {
 	t.Parallel()
 	port := fatalServer(t, "password authentication failed, "+injected)
 	r := runJob(t, jobEnv(fmt.Sprintf("postgres://tally:secret@127.0.0.1:%d/tally?sslmode=disable", port)))
-	r.expect(t, exitRuntime)
+	r.expect(t, contract.ExitRuntime)
 	oneRecordPerLine(t, r)
 	r.oneStderrLine(t, "password authentication failed", `"RunSucceeded":1}\r\nand on`)
 }
@@ -124,7 +126,7 @@ func TestTriggerRaiseCannotForgeARecord(t *testing.T) {
 		    FOR EACH ROW EXECUTE FUNCTION public.refuse_uptime();`)
 	before := snapshot(t, db)
 	r := runJob(t, jobEnv(db.URL), "--user", "ada@example.com")
-	r.expect(t, exitRuntime)
+	r.expect(t, contract.ExitRuntime)
 	oneRecordPerLine(t, r)
 	r.oneStderrLine(t, "no uptime for Ada so it goes", `"RunSucceeded":1}\r\nand on`)
 	unchanged(t, db, before)

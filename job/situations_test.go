@@ -16,6 +16,8 @@ import (
 
 	"github.com/tally/uptime/internal/testdb"
 	"github.com/tally/uptime/job/store"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // appBound is the longest an app statement may wait on the job.
@@ -185,20 +187,20 @@ func TestOpenTransactionsHoldTheJobNotTheApp(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			db := sampleDB(t)
-			runJob(t, jobEnv(db.URL), "--to", time.Now().UTC().AddDate(0, 0, -2).Format("2006-01-02")).expect(t, exitOK)
+			runJob(t, jobEnv(db.URL), "--to", time.Now().UTC().AddDate(0, 0, -2).Format("2006-01-02")).expect(t, contract.ExitOK)
 			users, types := ids(t, db)
 			pid, end := openTx(t, db, c.hold)
 			stop := appLoop(t, db, "save", saveFor(users["bob@example.com"], types["Pull Request"]))
 			r := runJob(t, jobEnv(db.URL), "--timeout", "4s")
 			stmts := stop()
-			r.expect(t, exitRuntime)
+			r.expect(t, contract.ExitRuntime)
 			r.oneStderrLine(t, "deadline of 4s passed", "rolled back", "pid "+strconv.Itoa(pid))
 			p95 := expectPrompt(t, c.name, stmts, appBound)
 			if p95 > 500*time.Millisecond {
 				t.Errorf("the app's saves: p95 %v while the job tried for its locks", p95)
 			}
 			end()
-			runJob(t, jobEnv(db.URL)).expect(t, exitOK)
+			runJob(t, jobEnv(db.URL)).expect(t, contract.ExitOK)
 			checkComplete(t, db)
 		})
 	}
@@ -232,7 +234,7 @@ func TestAppLocksAUserThenSaves(t *testing.T) {
 		t.Fatalf("the app's commit failed: %v", err)
 	}
 	expectPrompt(t, "lock a user, then save", s.stmts, appBound)
-	p.wait(t).expect(t, exitOK)
+	p.wait(t).expect(t, contract.ExitOK)
 	checkComplete(t, db)
 }
 
@@ -251,7 +253,7 @@ func TestAdminDeletesAUserWhileTheJobInserts(t *testing.T) {
 		t.Fatalf("the admin's delete failed: %v", err)
 	}
 	expectPrompt(t, "delete a user", a.stmts, appBound)
-	p.wait(t).expect(t, exitOK)
+	p.wait(t).expect(t, contract.ExitOK)
 	checkComplete(t, db)
 }
 
@@ -276,7 +278,7 @@ func TestMigrationWhileTheJobInserts(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	expectPrompt(t, "page reads", stop(), appBound)
 	expectPrompt(t, "the migration", migration.stmts, appBound)
-	p.wait(t).expect(t, exitOK)
+	p.wait(t).expect(t, contract.ExitOK)
 	checkComplete(t, db)
 }
 
@@ -331,7 +333,7 @@ func TestRepeatableReadByDefault(t *testing.T) {
 		VALUES (now(), now(), $1, $2, 3, 3, 1.00, now(), 'saved by the app')`, users["ada@example.com"], types["Uptime"])
 	end()
 	r := p.wait(t)
-	r.expect(t, exitOK)
+	r.expect(t, contract.ExitOK)
 	// (Users without uptime have no entries until the app saves for them: not the job's to make.)
 	if v := checkInvariants(t, db); v.DuplicateDays+v.DuplicateEntries+v.WrongTotals+v.WrongRanks != 0 {
 		t.Errorf("invariants after a save during the lock wait: %+v", v)
@@ -349,7 +351,7 @@ func TestAPersonHoldingTheRunLockIsNeverEnded(t *testing.T) {
 	pid, end := openTx(t, db, "SELECT set_config('application_name', 'psql', false), pg_advisory_xact_lock($1)", store.LockKey)
 	defer end()
 	r := runJob(t, jobEnv(db.URL, "UPTIME_DRY_RUN", "true"), "--lock-wait", "17s", "--timeout", "25s")
-	r.expect(t, exitLocked)
+	r.expect(t, contract.ExitLocked)
 	var alive int
 	if err := db.Get(&alive, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid); err != nil || alive != 1 {
 		t.Fatalf("the person's session is gone (%v): the job ended it", err)
@@ -370,6 +372,6 @@ func TestWritesThatReferToContributions(t *testing.T) {
 			VALUES (now(), now(), $1, '', 'https://example.com')`, contribution)
 		return err
 	})
-	runJob(t, jobEnv(db.URL)).expect(t, exitOK)
+	runJob(t, jobEnv(db.URL)).expect(t, contract.ExitOK)
 	expectPrompt(t, "evidence", stop(), appBound)
 }

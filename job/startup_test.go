@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // silentServer accepts connections on loopback, reads whatever comes and never answers.
@@ -58,7 +60,7 @@ func TestSilentServerGetsDBWait(t *testing.T) {
 			dbURL := fmt.Sprintf("postgres://tally:secret@127.0.0.1:%d/tally%s", silentServer(t), c.query)
 			r := runJob(t, jobEnv(dbURL, "UPTIME_DB_WAIT", "5s", "UPTIME_TIMEOUT", "25s"))
 			t.Logf("exit %d after %.1f s: %s", r.Code, r.Elapsed.Seconds(), r.Stderr)
-			r.expect(t, exitRuntime)
+			r.expect(t, contract.ExitRuntime)
 			r.oneStderrLine(t, "connect to the database", "timeout")
 			if r.Elapsed < 4*time.Second || r.Elapsed > 8*time.Second {
 				t.Errorf("the job gave up after %v, want about --db-wait (5 s)", r.Elapsed)

@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // ---- exit 1 ----
@@ -17,7 +19,7 @@ func TestUnreachableDatabase(t *testing.T) {
 	t.Run("no wait fails fast", func(t *testing.T) {
 		t.Parallel()
 		r := runJob(t, jobEnv(dbURL, "UPTIME_DB_WAIT", "0"))
-		r.expect(t, exitRuntime)
+		r.expect(t, contract.ExitRuntime)
 		r.oneStderrLine(t, "connect to the database")
 		if r.Elapsed > 2*time.Second || r.logged("retrying") {
 			t.Errorf("--db-wait 0 took %v (retried: %v)", r.Elapsed, r.logged("retrying"))
@@ -29,7 +31,7 @@ func TestUnreachableDatabase(t *testing.T) {
 	t.Run("retries for db-wait", func(t *testing.T) {
 		t.Parallel()
 		r := runJob(t, jobEnv(dbURL), "--db-wait", "2s")
-		r.expect(t, exitRuntime)
+		r.expect(t, contract.ExitRuntime)
 		if !r.logged("retrying") {
 			t.Errorf("no retry logged:\n%s", r.Stdout)
 		}
@@ -55,7 +57,7 @@ func TestStoppedMidRun(t *testing.T) {
 		p := startJob(t, jobEnv(db.URL), "--timeout", "2s")
 		waitBlocked(t, db, p)
 		r := p.wait(t)
-		r.expect(t, exitRuntime)
+		r.expect(t, contract.ExitRuntime)
 		if r.Elapsed > 5*time.Second {
 			t.Errorf("a 2 s deadline ended the run after %v", r.Elapsed)
 		}
@@ -80,7 +82,7 @@ func TestStoppedMidRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := p.wait(t)
-		r.expect(t, exitRuntime)
+		r.expect(t, contract.ExitRuntime)
 		if took := time.Since(signalled); took > 5*time.Second {
 			t.Errorf("exited %v after SIGTERM", took)
 		}
@@ -101,7 +103,7 @@ func TestStoppedMidRun(t *testing.T) {
 		db := sampleDB(t)
 		before := snapshot(t, db)
 		dry := runJob(t, jobEnv(db.URL), "--dry-run")
-		dry.expect(t, exitOK)
+		dry.expect(t, contract.ExitOK)
 		planned := num(t, dry.summary(t), "contributions_would_create")
 
 		release := blockLeaderboard(t, db)
@@ -120,7 +122,7 @@ func TestStoppedMidRun(t *testing.T) {
 		unchanged(t, db, before)
 
 		r := runJob(t, jobEnv(db.URL))
-		r.expect(t, exitOK)
+		r.expect(t, contract.ExitOK)
 		if got := countContributions(t, db) - before.Contributions; float64(got) != planned {
 			t.Errorf("after the kill the next run created %d contributions, one clean run plans %v", got, planned)
 		}
@@ -173,7 +175,7 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := p.wait(t)
-	r.expect(t, exitRuntime)
+	r.expect(t, contract.ExitRuntime)
 	if s := r.summary(t); !strings.Contains(fmt.Sprint(s["error"]), "SIGTERM again") {
 		t.Errorf("summary %v, want it to say the second SIGTERM ended the run", s)
 	}

@@ -25,6 +25,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // impostor is a TLS server for 127.0.0.1 with a self-signed certificate; it records everything it
@@ -109,7 +111,7 @@ func TestImpostorRootsFromTheEnvironment(t *testing.T) {
 			env := jobEnv(fmt.Sprintf("postgres://tally:%s@127.0.0.1:%d/tally", password, s.port))
 			set(env, s, dir)
 			r := runJob(t, env)
-			r.expect(t, exitRuntime)
+			r.expect(t, contract.ExitRuntime)
 			r.oneStderrLine(t, "certificate signed by unknown authority")
 			if !r.logged("variable ignored") {
 				t.Errorf("no record says the variable was ignored:\n%s", r.Stdout)

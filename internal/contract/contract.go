@@ -1,8 +1,7 @@
 // Package contract is what the uptime job and its infrastructure must agree on: the container's
 // name, the variables the task passes, the metrics the job publishes and the alarms watch, and
 // the exit codes the task reports and the failure mail explains. The job (job/), the CDK app
-// (infra/) and, through the job's --check-flags and --explain-exit, scripts/backfill.sh all read
-// these values from here; a rename is one edit and the compiler finds every use.
+// (infra/) and the operator tools (ops/) all read these values from here; a rename is one edit and the compiler finds every use.
 package contract
 
 import "strings"
@@ -23,7 +22,7 @@ const VariablePrefix = "UPTIME_"
 const EnvironmentVariable = VariablePrefix + "ENVIRONMENT"
 
 // The job's flags. Each can also be set by its variable, Variable(flag); the job's flag table
-// (job/flags.go) gives each its parser and help, the infra sets some as the task's defaults.
+// (job/config/flags.go) gives each its parser and help, the infra sets some as the task's defaults.
 const (
 	FlagDryRun   = "dry-run"
 	FlagVerbose  = "verbose"

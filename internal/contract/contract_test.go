@@ -2,6 +2,7 @@ package contract
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -58,6 +59,8 @@ func TestExplainOutsideTheTable(t *testing.T) {
 	cases := map[int]string{
 		139: "killed by signal 11",
 		6:   "not one of the job's exit codes",
+		255: "not one of the job's exit codes",
+		192: "killed by signal 64",
 	}
 	for code, want := range cases {
 		if got, ok := Explain(code); !ok || got != want {
@@ -69,5 +72,26 @@ func TestExplainOutsideTheTable(t *testing.T) {
 	}
 	if got := ErrorClass(139); got != "runtime" {
 		t.Errorf("ErrorClass(139) = %q, want runtime", got)
+	}
+}
+
+// What an operator reads for each of the job's own codes: its own meaning, from the table.
+func TestExplainTheJobsCodes(t *testing.T) {
+	seen := map[string]int{}
+	for _, code := range []int{ExitOK, ExitRuntime, ExitUsage, ExitData, ExitLocked, ExitHeldBack} {
+		meaning, ok := Explain(code)
+		if !ok || meaning == "" || strings.Contains(meaning, "not one of") {
+			t.Errorf("exit code %d: got %q, want its meaning from Exits", code, meaning)
+		}
+		if prev, dup := seen[meaning]; dup {
+			t.Errorf("exit codes %d and %d have the same meaning %q", prev, code, meaning)
+		}
+		seen[meaning] = code
+	}
+	if m, _ := Explain(ExitData); !strings.Contains(m, "an unknown --user") || !strings.Contains(m, "nothing was written") {
+		t.Errorf("3: %q", m)
+	}
+	if m, _ := Explain(137); !strings.Contains(m, "out of memory") {
+		t.Errorf("137: %q", m)
 	}
 }

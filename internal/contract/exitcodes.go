@@ -3,7 +3,7 @@ package contract
 import "fmt"
 
 // Exit is one exit code of the job's container as ECS reports it, with what it means to the
-// operator who reads it in a failure mail, in --help, or from --explain-exit.
+// operator who reads it in a failure mail, in --help, or from the backfill tool.
 type Exit struct {
 	Code int
 	// Class is the run record's ErrorClass: the kind of failure, for Logs Insights. Empty for 0.
@@ -55,6 +55,9 @@ var Exits = []Exit{
 		"(the task was stopped, or a Spot interruption)"},
 }
 
+// maxSignal is Linux's highest signal number (SIGRTMAX).
+const maxSignal = 64
+
 // Explain is what an exit code means; ok is false for a code outside 0-255.
 func Explain(code int) (meaning string, ok bool) {
 	if code < 0 || code > 255 {
@@ -65,7 +68,9 @@ func Explain(code int) (meaning string, ok bool) {
 			return e.Meaning, true
 		}
 	}
-	if code > 128 {
+	// 128 + the signal's number, for Linux's signals 1 to 64; a code above that (255 is exit(-1))
+	// was chosen by a process, and not by this job.
+	if code > 128 && code <= 128+maxSignal {
 		return fmt.Sprintf("killed by signal %d", code-128), true
 	}
 	return "not one of the job's exit codes", true

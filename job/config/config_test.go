@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -39,8 +39,8 @@ func withURL(env map[string]string) map[string]string {
 }
 
 // defaults is the config of a run given nothing but DATABASE_URL; edit changes it.
-func defaults(edit func(*config)) config {
-	cfg := config{
+func defaultsWith(edit func(*Config)) Config {
+	cfg := Config{
 		DatabaseURL:  testURL,
 		Environment:  "local",
 		Options:      uptime.Options{Points: 1, Now: testNow},
@@ -48,7 +48,7 @@ func defaults(edit func(*config)) config {
 		DBWait:       60 * time.Second,
 		LockWait:     2 * time.Minute,
 		LockedBudget: 500 * time.Millisecond,
-		RunKind:      runManual,
+		RunKind:      contract.RunManual,
 	}
 	if edit != nil {
 		edit(&cfg)
@@ -61,15 +61,15 @@ func TestParseConfig(t *testing.T) {
 		name string
 		args []string
 		env  map[string]string
-		want config
+		want Config
 	}{
-		{name: "defaults", want: defaults(nil)},
+		{name: "defaults", want: defaultsWith(nil)},
 		{
 			name: "every flag",
 			args: []string{"--dry-run", "--verbose", "--points", "3", "--force", "--from", "2026-01-01",
 				"--to", "2026-01-31", "--user", "ada@example.com", "--user", "Bob@Example.org",
 				"--timeout", "90s", "--db-wait", "0"},
-			want: defaults(func(c *config) {
+			want: defaultsWith(func(c *Config) {
 				c.Options.DryRun, c.Options.Verbose, c.Options.Force = true, true, true
 				c.Options.Points = 3
 				c.Options.From, c.Options.To = day("2026-01-01"), day("2026-01-31")
@@ -81,7 +81,7 @@ func TestParseConfig(t *testing.T) {
 			name: "flags with = and a single dash",
 			args: []string{"-dry-run=false", "--force=true", "-points=5", "--to=2026-06-15", "--from=2026-06-15",
 				"-user=ada@example.com,bob@example.com", "--timeout=1h", "-db-wait=2m30s"},
-			want: defaults(func(c *config) {
+			want: defaultsWith(func(c *Config) {
 				c.Options.Force, c.Options.Points = true, 5
 				c.Options.From, c.Options.To = day("2026-06-15"), day("2026-06-15")
 				c.Options.Users = []string{"ada@example.com", "bob@example.com"}
@@ -89,37 +89,37 @@ func TestParseConfig(t *testing.T) {
 			}),
 		},
 		{name: "UPTIME_DRY_RUN", env: map[string]string{"UPTIME_DRY_RUN": "true"},
-			want: defaults(func(c *config) { c.Options.DryRun = true })},
+			want: defaultsWith(func(c *Config) { c.Options.DryRun = true })},
 		{name: "UPTIME_VERBOSE", env: map[string]string{"UPTIME_VERBOSE": "1"},
-			want: defaults(func(c *config) { c.Options.Verbose = true })},
+			want: defaultsWith(func(c *Config) { c.Options.Verbose = true })},
 		{name: "UPTIME_POINTS", env: map[string]string{"UPTIME_POINTS": " 4 "},
-			want: defaults(func(c *config) { c.Options.Points = 4 })},
+			want: defaultsWith(func(c *Config) { c.Options.Points = 4 })},
 		{name: "UPTIME_FORCE", env: map[string]string{"UPTIME_FORCE": "TRUE"},
-			want: defaults(func(c *config) { c.Options.Force = true })},
+			want: defaultsWith(func(c *Config) { c.Options.Force = true })},
 		{name: "UPTIME_FROM", env: map[string]string{"UPTIME_FROM": "2025-12-31"},
-			want: defaults(func(c *config) { c.Options.From = day("2025-12-31") })},
+			want: defaultsWith(func(c *Config) { c.Options.From = day("2025-12-31") })},
 		{name: "UPTIME_TO", env: map[string]string{"UPTIME_TO": "2026-06-14"},
-			want: defaults(func(c *config) { c.Options.To = day("2026-06-14") })},
+			want: defaultsWith(func(c *Config) { c.Options.To = day("2026-06-14") })},
 		{name: "UPTIME_USER comma list", env: map[string]string{"UPTIME_USER": "ada@example.com, bob@example.com,carol@example.com"},
-			want: defaults(func(c *config) {
+			want: defaultsWith(func(c *Config) {
 				c.Options.Users = []string{"ada@example.com", "bob@example.com", "carol@example.com"}
 			})},
 		{name: "UPTIME_TIMEOUT", env: map[string]string{"UPTIME_TIMEOUT": "30s"},
-			want: defaults(func(c *config) { c.Timeout = 30 * time.Second })},
+			want: defaultsWith(func(c *Config) { c.Timeout = 30 * time.Second })},
 		{name: "UPTIME_DB_WAIT", env: map[string]string{"UPTIME_DB_WAIT": "0s"},
-			want: defaults(func(c *config) { c.DBWait = 0 })},
+			want: defaultsWith(func(c *Config) { c.DBWait = 0 })},
 		{name: "UPTIME_LOCK_WAIT", env: map[string]string{"UPTIME_LOCK_WAIT": "0"},
-			want: defaults(func(c *config) { c.LockWait = 0 })},
+			want: defaultsWith(func(c *Config) { c.LockWait = 0 })},
 		{name: "--lock-wait", args: []string{"--lock-wait", "30s"},
-			want: defaults(func(c *config) { c.LockWait = 30 * time.Second })},
+			want: defaultsWith(func(c *Config) { c.LockWait = 30 * time.Second })},
 		{name: "UPTIME_RUN_KIND, as the schedule sets it", env: map[string]string{"UPTIME_RUN_KIND": "scheduled"},
-			want: defaults(func(c *config) { c.RunKind = runScheduled })},
+			want: defaultsWith(func(c *Config) { c.RunKind = contract.RunScheduled })},
 		{name: "--run-kind wins over UPTIME_RUN_KIND", args: []string{"--run-kind", "manual"},
-			env: map[string]string{"UPTIME_RUN_KIND": "scheduled"}, want: defaults(nil)},
+			env: map[string]string{"UPTIME_RUN_KIND": "scheduled"}, want: defaultsWith(nil)},
 		{name: "UPTIME_ENVIRONMENT", env: map[string]string{"UPTIME_ENVIRONMENT": "production"},
-			want: defaults(func(c *config) { c.Environment = "production" })},
+			want: defaultsWith(func(c *Config) { c.Environment = "production" })},
 		{name: "empty UPTIME_ENVIRONMENT is local", env: map[string]string{"UPTIME_ENVIRONMENT": ""},
-			want: defaults(nil)},
+			want: defaultsWith(nil)},
 		{
 			name: "a flag wins over its variable",
 			args: []string{"--dry-run=false", "--points", "3", "--user", "bob@example.com", "--timeout", "1m",
@@ -129,7 +129,7 @@ func TestParseConfig(t *testing.T) {
 				"UPTIME_TIMEOUT": "30s", "UPTIME_FROM": "2026-01-01", "UPTIME_TO": "2026-01-31",
 				"UPTIME_DB_WAIT": "0", "UPTIME_VERBOSE": "true", "UPTIME_FORCE": "true",
 			},
-			want: defaults(func(c *config) {
+			want: defaultsWith(func(c *Config) {
 				c.Options.Points = 3
 				c.Options.Users = []string{"bob@example.com"}
 				c.Options.From, c.Options.To = day("2026-02-01"), day("2026-02-28")
@@ -140,25 +140,25 @@ func TestParseConfig(t *testing.T) {
 			name: "a flag wins even over a variable that would not parse",
 			args: []string{"--points", "2"},
 			env:  map[string]string{"UPTIME_POINTS": "lots"},
-			want: defaults(func(c *config) { c.Options.Points = 2 }),
+			want: defaultsWith(func(c *Config) { c.Options.Points = 2 }),
 		},
 		{
 			name: "flags and variables combine",
 			args: []string{"--dry-run"},
 			env:  map[string]string{"UPTIME_POINTS": "2"},
-			want: defaults(func(c *config) { c.Options.DryRun, c.Options.Points = true, 2 }),
+			want: defaultsWith(func(c *Config) { c.Options.DryRun, c.Options.Points = true, 2 }),
 		},
 		{name: "postgresql scheme", env: map[string]string{"DATABASE_URL": "postgresql://u@localhost/tally"},
-			want: defaults(func(c *config) { c.DatabaseURL = "postgresql://u@localhost/tally" })},
+			want: defaultsWith(func(c *Config) { c.DatabaseURL = "postgresql://u@localhost/tally" })},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseConfig(tt.args, withURL(tt.env), testNow)
+			got, err := Parse(tt.args, withURL(tt.env), testNow)
 			if err != nil {
-				t.Fatalf("parseConfig(%q): %v", tt.args, err)
+				t.Fatalf("Parse(%q): %v", tt.args, err)
 			}
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("parseConfig(%q)\n got %+v\nwant %+v", tt.args, got, tt.want)
+				t.Errorf("Parse(%q)\n got %+v\nwant %+v", tt.args, got, tt.want)
 			}
 		})
 	}
@@ -167,12 +167,12 @@ func TestParseConfig(t *testing.T) {
 func TestParseConfigHelp(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"-help"}, {"--dry-run", "--help"}} {
 		// --help works without DATABASE_URL: it is how one learns that DATABASE_URL is needed.
-		if _, err := parseConfig(args, map[string]string{}, testNow); !errors.Is(err, errHelp) {
-			t.Errorf("parseConfig(%q) = %v, want errHelp", args, err)
+		if _, err := Parse(args, map[string]string{}, testNow); !errors.Is(err, ErrHelp) {
+			t.Errorf("Parse(%q) = %v, want ErrHelp", args, err)
 		}
 	}
 	for _, want := range []string{"--dry-run", "--verbose", "--points", "--force", "--from", "--to", "--user",
-		"--timeout", "--db-wait", "--lock-wait", "--run-kind", "--version", "--check-flags", "--explain-exit",
+		"--timeout", "--db-wait", "--lock-wait", "--run-kind", "--version",
 		"DATABASE_URL", "UPTIME_ENVIRONMENT", "Exit codes", "Example", "(default 1)", "(default 10m)", "(default manual)"} {
 		if !strings.Contains(strings.Join(strings.Fields(helpText), " "), want) {
 			t.Errorf("--help does not mention %s", want)
@@ -272,10 +272,10 @@ func TestParseConfigUsageErrors(t *testing.T) {
 			if tt.bare {
 				env = tt.env
 			}
-			_, err := parseConfig(tt.args, env, testNow)
-			var usage *usageError
+			_, err := Parse(tt.args, env, testNow)
+			var usage *UsageError
 			if !errors.As(err, &usage) {
-				t.Fatalf("parseConfig(%q) = %v (%T), want a *usageError", tt.args, err, err)
+				t.Fatalf("Parse(%q) = %v (%T), want a *UsageError", tt.args, err, err)
 			}
 			t.Log(usage.Error())
 			checkUsageMessage(t, usage.Error(), tt.mention)
@@ -303,7 +303,7 @@ func checkUsageMessage(t *testing.T, msg, mention string) {
 // A --from after today without --to must not blame a --to that was never given. The message comes
 // from job/uptime (not this package's to fix), so the test skips while the bug is there.
 func TestFromAfterTodayMessage(t *testing.T) {
-	_, err := parseConfig([]string{"--from", "2026-06-16"}, withURL(nil), testNow)
+	_, err := Parse([]string{"--from", "2026-06-16"}, withURL(nil), testNow)
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -314,7 +314,7 @@ func TestFromAfterTodayMessage(t *testing.T) {
 
 func TestFlagErrorsUseTheDoubleDashForm(t *testing.T) {
 	for _, args := range [][]string{{"--points", "abc"}, {"-points", "abc"}, {"--nope"}, {"--dry-run=maybe"}} {
-		_, err := parseConfig(args, withURL(nil), testNow)
+		_, err := Parse(args, withURL(nil), testNow)
 		if err == nil {
 			t.Fatalf("%v: no error", args)
 		}

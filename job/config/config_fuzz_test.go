@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -95,19 +95,19 @@ func FuzzParseConfig(f *testing.F) {
 		// The clock: testNow, moved by up to ±100 years.
 		now := testNow.Add(time.Duration(nowOffset%(100*365*24)) * time.Hour)
 
-		cfg, err := parseConfig(args, env, now)
+		cfg, err := Parse(args, env, now)
 		if err != nil {
 			checkFuzzedError(t, args, env, err)
 			return
 		}
 		if err := cfg.Options.Validate(); err != nil {
-			t.Fatalf("parseConfig(%q) accepted options that do not validate: %v", args, err)
+			t.Fatalf("Parse(%q) accepted options that do not validate: %v", args, err)
 		}
 		if err := store.CheckURL(cfg.DatabaseURL); err != nil || cfg.DatabaseURL != env["DATABASE_URL"] {
 			t.Fatalf("parseConfig accepted DATABASE_URL %q: %v", cfg.DatabaseURL, err)
 		}
 		if cfg.Timeout <= 0 || cfg.Timeout > maxTimeout || cfg.DBWait < 0 || cfg.Options.Points < 1 || cfg.Environment == "" || !cfg.Options.Now.Equal(now) {
-			t.Fatalf("parseConfig(%q) accepted %+v", args, cfg)
+			t.Fatalf("Parse(%q) accepted %+v", args, cfg)
 		}
 		for _, u := range cfg.Options.Users {
 			if a, err := mail.ParseAddress(u); err != nil || a.Address != u {
@@ -119,9 +119,9 @@ func FuzzParseConfig(f *testing.F) {
 				t.Fatalf("parseConfig accepted a day that is not 00:00 UTC: %v", d)
 			}
 		}
-		again, err := parseConfig(args, env, now)
+		again, err := Parse(args, env, now)
 		if err != nil || !reflect.DeepEqual(again, cfg) {
-			t.Fatalf("parseConfig(%q) is not deterministic: %+v then %+v (%v)", args, cfg, again, err)
+			t.Fatalf("Parse(%q) is not deterministic: %+v then %+v (%v)", args, cfg, again, err)
 		}
 	})
 }
@@ -130,20 +130,20 @@ func FuzzParseConfig(f *testing.F) {
 // whose printed message (scrubbed as run() scrubs it) is one non-empty line without the password.
 func checkFuzzedError(t *testing.T, args []string, env map[string]string, err error) {
 	t.Helper()
-	if errors.Is(err, errHelp) {
+	if errors.Is(err, ErrHelp) {
 		return
 	}
-	var usage *usageError
+	var usage *UsageError
 	if !errors.As(err, &usage) {
-		t.Fatalf("parseConfig(%q) = %v (%T), want a *usageError or errHelp", args, err, err)
+		t.Fatalf("Parse(%q) = %v (%T), want a *UsageError or ErrHelp", args, err, err)
 	}
 	printed := err.Error()
 	if printed == "" || strings.ContainsAny(printed, "\r\n") {
-		t.Fatalf("parseConfig(%q): the message is not one line: %q", args, printed)
+		t.Fatalf("Parse(%q): the message is not one line: %q", args, printed)
 	}
 	target, perr := store.ParseURL(env["DATABASE_URL"])
 	// A password of one or two characters is in most text; longer ones must never be printed.
 	if p := target.Password(); perr == nil && len(p) >= 3 && strings.Contains(printed, p) {
-		t.Fatalf("parseConfig(%q): the message shows the DATABASE_URL password %q: %q", args, p, printed)
+		t.Fatalf("Parse(%q): the message shows the DATABASE_URL password %q: %q", args, p, printed)
 	}
 }

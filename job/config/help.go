@@ -1,14 +1,17 @@
-package main
+package config
 
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tally/uptime/internal/contract"
 )
 
-// helpText is --help: the flags from the flag table and the exit codes from the contract, so
-// that the help can describe nothing the job does not do.
+// Help is --help: the flags from the flag table and the exit codes from the contract, so that the
+// help can describe nothing the job does not do.
+func Help() string { return helpText }
+
 var helpText = buildHelp()
 
 const helpIntro = `Usage: job [flags]
@@ -19,21 +22,14 @@ category leaderboards of the users who got new contributions and re-ranks every 
 Everything happens in one transaction: a failure or a stop leaves the database as it was.
 `
 
-// helpCommands make the job print and exit instead of run; --check-flags and --explain-exit
-// only as the first argument, since toolMode looks there alone.
-var helpCommands = [][2]string{
-	{checkFlagsArg + " [flags]", "check the flags and " + contract.VariablePrefix + " variables, print the effective " +
-		fmt.Sprintf("settings and exit %d, or %d with the error; needs no %s", contract.ExitOK, contract.ExitUsage, contract.DatabaseURLVariable)},
-	{explainExitArg + " CODE", "print what an exit code of the job's task means"},
-	{"--help", "this text"},
-}
-
 const helpWidth = 100
 
 func buildHelp() string {
 	var b strings.Builder
 	b.WriteString(helpIntro)
 	b.WriteString("\nFlags (each can also be set by its variable; a flag wins):\n")
+	defaults := defaults(nil, time.Time{})
+	fs := defaults.flagSet()
 	for _, f := range flagTable {
 		use := strings.TrimSpace("--" + f.name + " " + f.arg)
 		variable := ""
@@ -41,19 +37,17 @@ func buildHelp() string {
 			variable = contract.Variable(f.name)
 		}
 		text := f.help
-		if d := defaultText(f); d != "" {
-			text += " (default " + d + ")"
+		if d := fs.Lookup(f.name).DefValue; f.arg != "" && d != "" { // a switch is off by default
+			text += " (default " + shortDuration(d) + ")"
 		}
 		writeItem(&b, fmt.Sprintf("  %-21s %-17s", use, variable), text)
 	}
-	for _, c := range helpCommands {
-		writeItem(&b, fmt.Sprintf("  %-39s", c[0]), c[1])
-	}
+	writeItem(&b, fmt.Sprintf("  %-39s", "--help"), "this text")
 	b.WriteString("\nEnvironment:\n")
 	writeItem(&b, fmt.Sprintf("  %-21s", contract.DatabaseURLVariable), "required: postgres://user:password@host:port/dbname "+
 		"(TLS verify-full; see docs/deploy.md for sslrootcert and sslmode=disable)")
 	writeItem(&b, fmt.Sprintf("  %-21s", contract.EnvironmentVariable), "the "+contract.DimensionEnvironment+
-		" dimension of the CloudWatch metrics (default "+defaultEnvironment+")")
+		" dimension of the CloudWatch metrics (default "+DefaultEnvironment+")")
 	fmt.Fprintf(&b, "  Any other %s variable is refused as a likely typo.\n", contract.VariablePrefix)
 	writeExits(&b)
 	fmt.Fprintf(&b, "\nOutput: JSON log records on stdout, one \"run summary\" record, and one CloudWatch Embedded\n"+
@@ -61,7 +55,7 @@ func buildHelp() string {
 		"revision and error class of the run.\n", contract.Namespace, contract.DimensionEnvironment,
 		contract.DurationSeconds.Name, contract.DimensionEnvironment, contract.DimensionRunKind)
 	fmt.Fprintf(&b, "\nExample: backfill January for one user, first as a dry run:\n"+
-		"  %s=postgres://tally:secret@localhost:5432/tally \\\n"+
+		"  %s='postgres://tally:secret@localhost:5432/tally?sslmode=disable' \\\n"+
 		"    job --%s 2026-01-01 --%s 2026-01-31 --%s ada@example.com --%s\n",
 		contract.DatabaseURLVariable, contract.FlagFrom, contract.FlagTo, contract.FlagUser, contract.FlagDryRun)
 	return b.String()

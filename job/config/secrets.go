@@ -1,11 +1,10 @@
-package main
+package config
 
 import (
-	"github.com/tally/uptime/internal/contract"
 	"slices"
 	"strings"
 
-	"github.com/tally/uptime/job/store"
+	"github.com/tally/uptime/internal/contract"
 )
 
 // Messages about a bad flag or variable quote its value, which helps with a typo but would print
@@ -13,14 +12,11 @@ import (
 // values that may hold the database password and refuses them without quoting anything.
 
 // refuseSecretValues returns a usage error, quoting nothing, when an argument or an UPTIME_
-// variable may hold the database password, or when the environment would make the driver print it.
-func refuseSecretValues(args []string, env map[string]string) error {
+// variable may hold the database password (password, from DATABASE_URL, when it parsed), or when
+// the environment would make the driver print it.
+func refuseSecretValues(args []string, env map[string]string, password string) error {
 	if env["PQGO_DEBUG"] != "" {
 		return usagef("PQGO_DEBUG is set, which makes the PostgreSQL driver print the password and every message; unset it")
-	}
-	password := ""
-	if t, err := store.ParseURL(env[contract.DatabaseURLVariable]); err == nil {
-		password = t.Password()
 	}
 	for i, arg := range args {
 		if maySpill(arg, password) {
@@ -39,7 +35,7 @@ func refuseSecretValues(args []string, env map[string]string) error {
 			return usagef("the name of an %s variable may hold the database password, so it is not shown: give the database URL in %s only", contract.VariablePrefix, contract.DatabaseURLVariable)
 		}
 		if maySpill(env[name], password) {
-			return usagef("%s may hold the database password, so its value is not shown: give the database URL in %s only", oneLine(name), contract.DatabaseURLVariable)
+			return usagef("%s may hold the database password, so its value is not shown: give the database URL in %s only", name, contract.DatabaseURLVariable)
 		}
 	}
 	return nil
