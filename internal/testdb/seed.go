@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tally/uptime/job/leaderboard"
+	"github.com/tally/uptime/internal/leaderboard"
 )
 
 // Scale describes a synthetic Tally for benchmarks and fault tests: Users users, each with an

@@ -11,7 +11,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
-	"github.com/tally/uptime/job/leaderboard"
+	"github.com/tally/uptime/internal/leaderboard"
 )
 
 // A real run writes in two steps (docs/architecture.md, "Beside the Django app"). First it inserts

@@ -2,8 +2,8 @@
 // global board and on the board of every category they have points in, each holding the sum of
 // their contributions' frozen_global_points, and every board is ranked by rank.sql. The job
 // refreshes the users a run gave new contributions; the test seeding (internal/testdb) refreshes
-// every user, so seeded entries are exactly what the job would leave. It is a package of its own
-// because job/uptime's tests import internal/testdb.
+// every user, so seeded entries are exactly what the job would leave. Both import it from here,
+// the floor they stand on.
 package leaderboard
 
 import (
