@@ -73,7 +73,7 @@ func runUnderDeadline(r *reporter) int {
 		"points", cfg.Options.Points, "force", cfg.Options.Force, "users", len(cfg.Options.Users),
 		"from", dayOrEmpty(cfg.Options.From), "to", dayOrEmpty(cfg.Options.To), "timeout", cfg.Timeout.String())
 	res, err := executeRecovering(ctx, cfg, r.log)
-	return r.report(res, explain(ctx, err), exitCode(ctx, res, err))
+	return r.report(res, withCancelCause(ctx, err), exitCode(ctx, res, err))
 }
 
 // newLogger writes JSON records to w.

@@ -185,9 +185,9 @@ func exitCode(ctx context.Context, res uptime.Result, err error) int {
 	}
 }
 
-// explain puts why the run was cancelled (a signal, the deadline) in front of the error that
+// withCancelCause puts why the run was cancelled (a signal, the deadline) in front of the error that
 // the cancellation caused.
-func explain(ctx context.Context, err error) error {
+func withCancelCause(ctx context.Context, err error) error {
 	if err == nil || ctx.Err() == nil {
 		return err
 	}
