@@ -42,17 +42,19 @@ func parseArgs(args []string, getenv func(string) string) (o options, help bool,
 			return o, true, nil
 		case a == "--yes":
 			o.yes = true
-		case a == "--result-json" && i+1 < len(args):
-			i++
-			o.resultJSON = args[i]
-		case strings.HasPrefix(a, "--result-json="):
-			o.resultJSON = strings.TrimPrefix(a, "--result-json=")
+		case a == "--result-json" || strings.HasPrefix(a, "--result-json="):
+			if o.resultJSON, i = resultFile(args, i); o.resultJSON == "" {
+				err = cli.Errorf(2, "--result-json needs a file to write the result to, e.g. --result-json result.json.")
+			}
 		default:
 			rest = append(rest, a)
 		}
 	}
 	if len(rest) > 0 && rest[0] == "help" {
 		return o, true, nil
+	}
+	if err != nil {
+		return o, false, err
 	}
 	if len(rest) == 0 {
 		return o, false, cli.Errorf(2, "no environment given: say which stack to run in, e.g. 'backfill staging --dry-run' (see --help).")
@@ -62,6 +64,17 @@ func parseArgs(args []string, getenv func(string) string) (o options, help bool,
 		return o, false, cli.Errorf(2, "unknown environment: %v; it comes before the job's flags, e.g. 'backfill staging --dry-run'.", err)
 	}
 	return o, false, o.readVariables(getenv)
+}
+
+// resultFile is the file of the --result-json at args[i], and the index of its last word.
+func resultFile(args []string, i int) (string, int) {
+	if file, ok := strings.CutPrefix(args[i], "--result-json="); ok {
+		return file, i
+	}
+	if i+1 < len(args) {
+		return args[i+1], i + 1
+	}
+	return "", i
 }
 
 // readVariables reads the BACKFILL_ variables.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/tally/uptime/internal/contract"
 	"github.com/tally/uptime/job/config"
 	"github.com/tally/uptime/ops/cli"
 	"github.com/tally/uptime/ops/cloud"
@@ -58,6 +59,11 @@ func run(ctx context.Context, d Deps, o options, r *result) error {
 	// A typo fails here, before any AWS call; the check is repeated with the task's defaults.
 	if _, err := checkFlags(d.Effective, o.flags, map[string]string{}); err != nil {
 		return err
+	}
+	// Production without --yes and without a terminal is refused before any AWS call too; a
+	// protected stack of another name is known only once it is read (confirm).
+	if o.env == "prod" && !o.yes && !d.Terminal.Available() {
+		return noTerminal(contract.StackName(o.env))
 	}
 	api, err := d.AWS(ctx)
 	if err != nil {

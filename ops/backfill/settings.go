@@ -39,6 +39,8 @@ func printSettings(w io.Writer, o options, t target, settings []config.Setting) 
 
 // Terminal asks the operator a question; ErrNoTerminal when there is no one to ask.
 type Terminal interface {
+	// Available tells, before anything is read from AWS, whether Ask can ask at all.
+	Available() bool
 	Ask(ctx context.Context, question string) (string, error)
 }
 
@@ -49,9 +51,22 @@ var ErrNoTerminal = errors.New("no terminal")
 // scheduled has no one at the keyboard, even if a terminal is open elsewhere.
 type TTY struct{}
 
-// Ask implements Terminal on /dev/tty.
-func (TTY) Ask(ctx context.Context, question string) (string, error) {
+// Available implements Terminal.
+func (TTY) Available() bool {
 	if !term.IsTerminal(int(os.Stdin.Fd())) { //nolint:gosec // G115: a file descriptor fits in an int
+		return false
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return false
+	}
+	_ = tty.Close()
+	return true
+}
+
+// Ask implements Terminal on /dev/tty.
+func (t TTY) Ask(ctx context.Context, question string) (string, error) {
+	if !t.Available() {
 		return "", ErrNoTerminal
 	}
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
@@ -87,10 +102,13 @@ func confirm(ctx context.Context, d Deps, o options, t target) error {
 		fmt.Fprintf(d.Stderr, "backfill: %s is protected; confirmed with --yes\n", t.stack)
 		return nil
 	}
+	if !d.Terminal.Available() {
+		return noTerminal(t.stack)
+	}
 	answer, err := d.Terminal.Ask(ctx, fmt.Sprintf("backfill: start this run in %s with the settings above? Type %s to confirm: ", o.env, o.env))
 	switch {
 	case errors.Is(err, ErrNoTerminal):
-		return cli.Errorf(2, "%s is production and there is no terminal to confirm on: run this in a terminal and answer the prompt, or pass --yes to confirm.", t.stack)
+		return noTerminal(t.stack)
 	case ctx.Err() != nil:
 		return cli.Errorf(130, "interrupted: no task was started.")
 	case err != nil:
@@ -99,4 +117,8 @@ func confirm(ctx context.Context, d Deps, o options, t target) error {
 		return cli.Errorf(1, "not confirmed: no task was started.")
 	}
 	return nil
+}
+
+func noTerminal(stack string) error {
+	return cli.Errorf(2, "%s is production and there is no terminal to confirm on: run this in a terminal and answer the prompt, or pass --yes to confirm.", stack)
 }

@@ -27,6 +27,8 @@ type Scenario struct {
 	RunFailure string
 	// RunError makes RunTask answer an AccessDeniedException with this message.
 	RunError string
+	// DescribeErrors is how many DescribeTasks calls fail (ThrottlingException) first.
+	DescribeErrors int
 	// Running is how many DescribeTasks calls see the task RUNNING before it is STOPPED.
 	Running int
 	// Stopped is the stopped task; its LastStatus is STOPPED.
@@ -164,6 +166,10 @@ func (s *Server) serveJSON(w http.ResponseWriter, target string, body []byte) {
 		}
 		out = s.runTask()
 	case "ecs.DescribeTasks":
+		if s.throttled() {
+			jsonError(w, "ThrottlingException", "Rate exceeded")
+			return
+		}
 		out = s.describeTasks()
 	case "logs.GetLogEvents":
 		out = s.logEvents(false)
@@ -182,6 +188,17 @@ func (s *Server) serveJSON(w http.ResponseWriter, target string, body []byte) {
 	if err := json.NewEncoder(w).Encode(out); err != nil {
 		s.t.Errorf("fake AWS: write %s: %v", target, err)
 	}
+}
+
+// throttled counts a DescribeTasks call among the first DescribeErrors, which fail.
+func (s *Server) throttled() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sc.DescribeErrors > 0 {
+		s.sc.DescribeErrors--
+		return true
+	}
+	return false
 }
 
 func jsonError(w http.ResponseWriter, kind, message string) {
