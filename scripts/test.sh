@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything CI runs: vet, the Go tests (the job against a real PostgreSQL, the image, the
-# backfill script, the CDK stacks with cdk-nag and their deploy-time rules), then the synth of every
+# operator tool (ops/), the CDK stacks with cdk-nag and their deploy-time rules), then the synth of every
 # stack with the resource-schema check and cfn-guard.
 # Uses TEST_DATABASE_URL when set; otherwise starts a throwaway PostgreSQL and always stops it.
 set -euo pipefail
@@ -34,7 +34,7 @@ if ! command -v ip >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >
 fi
 
 echo "== gofmt"
-unformatted=$(gofmt -l job internal infra scripts ./*.go 2>/dev/null || true)
+unformatted=$(gofmt -l job internal infra ops scripts ./*.go 2>/dev/null || true)
 [ -z "$unformatted" ] || { echo "gofmt would change: $unformatted" >&2; exit 1; }
 
 echo "== go vet"
