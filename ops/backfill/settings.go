@@ -53,7 +53,7 @@ type TTY struct{}
 
 // Available implements Terminal.
 func (TTY) Available() bool {
-	if !term.IsTerminal(int(os.Stdin.Fd())) { //nolint:gosec // G115: a file descriptor fits in an int
+	if !term.IsTerminal(int(os.Stdin.Fd())) {
 		return false
 	}
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
@@ -73,7 +73,7 @@ func (t TTY) Ask(ctx context.Context, question string) (string, error) {
 	if err != nil {
 		return "", ErrNoTerminal
 	}
-	defer tty.Close()
+	defer func() { _ = tty.Close() }() // read only: nothing to lose
 	if _, err := fmt.Fprint(tty, question); err != nil {
 		return "", fmt.Errorf("write the question to the terminal: %w", err)
 	}

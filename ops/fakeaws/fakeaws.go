@@ -7,7 +7,6 @@ package fakeaws
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -205,5 +204,6 @@ func jsonError(w http.ResponseWriter, kind, message string) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-ErrorType", kind)
 	w.WriteHeader(http.StatusBadRequest)
-	fmt.Fprintf(w, `{"__type":%q,"message":%q}`, kind, message)
+	b, _ := json.Marshal(map[string]string{"__type": kind, "message": message})
+	_, _ = w.Write(b)
 }
