@@ -40,6 +40,11 @@ func Run(ctx context.Context, args []string, d Deps) int {
 	if err == nil {
 		err = run(ctx, d, o, r)
 	}
+	// Ctrl-C before a task started cuts an AWS call short: that is the interrupt, not the
+	// call's error (once a task runs, wait says how to stop it).
+	if err != nil && ctx.Err() != nil && r.TaskARN == "" {
+		err = cli.Errorf(130, "interrupted: no task was started.")
+	}
 	code := cli.Exit(d.Stderr, "backfill", err)
 	if o.resultJSON != "" {
 		r.Status = code

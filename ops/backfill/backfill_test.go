@@ -182,6 +182,17 @@ func TestInterrupt(t *testing.T) {
 	}
 }
 
+// Ctrl-C before the task starts (here: while the stack is read) starts nothing.
+func TestInterruptBeforeTheTask(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	o := runBackfill(t, setup{ctx: ctx, sc: fakeaws.Scenario{Stopped: exited(0)}}, "staging", "--dry-run")
+	if o.code != 130 || slices.Contains(o.srv.Ops(), "ecs.RunTask") {
+		t.Errorf("exit %d, calls %q; want 130 and no task", o.code, o.srv.Ops())
+	}
+	oneSentence(t, o, "backfill: interrupted: no task was started.")
+}
+
 func TestWaiting(t *testing.T) {
 	t.Run("a failed question is said and asked again", func(t *testing.T) {
 		o := runBackfill(t, setup{sc: fakeaws.Scenario{DescribeErrors: 2, Running: 1, Stopped: exited(0)}}, "staging", "--verbose")

@@ -3,7 +3,7 @@
 # commands: scripts/backfill.sh, scripts/runs.sh and scripts/aws-target.sh. The tool is built
 # from this checkout into the user's cache, one binary per checkout, so that after the first run
 # `go build` only checks it is current; the first build compiles the AWS SDK (~30 s), and says so
-# rather than sitting silent. It runs in the caller's directory (--result-json FILE is theirs).
+# on the terminal rather than sitting silent. It runs in the caller's directory (--result-json FILE is theirs).
 #
 # Usage: scripts/lib/ops.sh COMMAND ARGS...
 set -euo pipefail
@@ -20,8 +20,11 @@ mkdir -p "$cache"
 lock=()
 if command -v flock >/dev/null 2>&1; then lock=(flock "$cache/.lock"); fi
 
+# Said on a terminal only: a workflow's log or a caller reading the output (2>&1) gets the
+# tool's output alone.
+say() { if [[ -t 2 ]]; then echo "$1" >&2; fi; }
 if [[ ! -x $bin ]]; then
-	echo "building the operator tool (the first run compiles for ~30 s)…" >&2
+	say "building the operator tool (the first run compiles for ~30 s)…"
 fi
 (cd "$root" && ${lock[@]+"${lock[@]}"} go build -o "$bin" ./ops) &
 build=$!
@@ -31,7 +34,7 @@ if [[ -x $bin ]]; then
 		kill -0 "$build" 2>/dev/null || break
 		sleep 0.2
 	done
-	if kill -0 "$build" 2>/dev/null; then echo "rebuilding the operator tool (up to ~30 s)…" >&2; fi
+	if kill -0 "$build" 2>/dev/null; then say "rebuilding the operator tool (up to ~30 s)…"; fi
 fi
 wait "$build" || {
 	echo "ops: could not build the operator tool from $root/ops (go build's error is above)." >&2
