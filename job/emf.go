@@ -52,7 +52,7 @@ func writeEMF(w io.Writer, m runMetrics, at time.Time) error {
 			},
 		},
 		contract.DimensionEnvironment: m.Environment,
-		contract.DimensionRunKind:     string(kind),
+		contract.DimensionRunKind:     kind,
 		contract.PropertyDryRun:       m.DryRun,
 		contract.PropertyExitCode:     m.ExitCode,
 		contract.PropertyErrorClass:   contract.ErrorClass(m.ExitCode),

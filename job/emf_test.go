@@ -160,7 +160,7 @@ func TestWriteEMF(t *testing.T) {
 			if rec["DryRun"] != tt.m.DryRun || rec["ExitCode"] != float64(tt.m.ExitCode) {
 				t.Errorf("DryRun, ExitCode = %v, %v; want %v, %d", rec["DryRun"], rec["ExitCode"], tt.m.DryRun, tt.m.ExitCode)
 			}
-			wantKind := string(tt.m.RunKind)
+			wantKind := tt.m.RunKind
 			if wantKind == "" {
 				wantKind = "manual"
 			}
