@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/tally/uptime/internal/testdb"
 	"github.com/tally/uptime/job/store"
@@ -125,5 +126,58 @@ func TestRunbookStartsWithTheQuickPath(t *testing.T) {
 		if !strings.Contains(body, code) {
 			t.Errorf("the quick path does not say what to do for %q", code)
 		}
+	}
+}
+
+// githubAnchor is the fragment GitHub gives a heading: lower case, punctuation other than '-'
+// and '_' dropped, spaces turned into '-'.
+func githubAnchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case r == ' ':
+			b.WriteRune('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// TestRunbookLinksResolve: every link to a section of the runbook, from the runbook itself and
+// from the other documents, names a heading it has.
+func TestRunbookLinksResolve(t *testing.T) {
+	if got := githubAnchor("Users held back (exit 5)"); got != "users-held-back-exit-5" {
+		t.Fatalf("githubAnchor: %q", got)
+	}
+	b, err := os.ReadFile(runbookPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^#+ (.+)$`).FindAllStringSubmatch(string(b), -1) {
+		anchors[githubAnchor(m[1])] = true
+	}
+	sources := map[string]*regexp.Regexp{
+		runbookPath:            regexp.MustCompile(`\]\(#([^)]+)\)`),
+		"README.md":            regexp.MustCompile(`\]\(docs/runbook\.md#([^)]+)\)`),
+		"docs/deploy.md":       regexp.MustCompile(`\]\(runbook\.md#([^)]+)\)`),
+		"docs/architecture.md": regexp.MustCompile(`\]\(runbook\.md#([^)]+)\)`),
+	}
+	links := 0
+	for file, re := range sources {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(src), -1) {
+			links++
+			if !anchors[m[1]] {
+				t.Errorf("%s links to %s#%s, which is no heading there", file, runbookPath, m[1])
+			}
+		}
+	}
+	if links < 8 {
+		t.Errorf("only %d links to runbook sections found; the quick path links its sections", links)
 	}
 }
