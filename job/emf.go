@@ -25,10 +25,6 @@ type runMetrics struct {
 	Revision    string
 }
 
-// errorClass names the kind of failure an exit code stands for; the codes are chosen in one
-// place (exitCode in run.go), so the class follows from them.
-var errorClass = contract.ErrorClass
-
 // writeEMF writes m as one EMF record line. Every metric is published by Environment (the
 // alarms on success and failure see every run); contract.RunKindMetrics also by Environment and
 // RunKind, so that the duration alarm can watch scheduled runs only, at the price of one more
@@ -56,10 +52,10 @@ func writeEMF(w io.Writer, m runMetrics, at time.Time) error {
 			},
 		},
 		contract.DimensionEnvironment: m.Environment,
-		contract.DimensionRunKind:     string(kind),
+		contract.DimensionRunKind:     kind,
 		contract.PropertyDryRun:       m.DryRun,
 		contract.PropertyExitCode:     m.ExitCode,
-		contract.PropertyErrorClass:   errorClass(m.ExitCode),
+		contract.PropertyErrorClass:   contract.ErrorClass(m.ExitCode),
 		contract.PropertyVersion:      m.Version,
 		contract.PropertyRevision:     m.Revision,
 	}

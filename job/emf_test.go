@@ -160,15 +160,15 @@ func TestWriteEMF(t *testing.T) {
 			if rec["DryRun"] != tt.m.DryRun || rec["ExitCode"] != float64(tt.m.ExitCode) {
 				t.Errorf("DryRun, ExitCode = %v, %v; want %v, %d", rec["DryRun"], rec["ExitCode"], tt.m.DryRun, tt.m.ExitCode)
 			}
-			wantKind := string(tt.m.RunKind)
+			wantKind := tt.m.RunKind
 			if wantKind == "" {
 				wantKind = "manual"
 			}
 			if rec["RunKind"] != wantKind || rec["Version"] != tt.m.Version || rec["Revision"] != tt.m.Revision ||
-				rec["ErrorClass"] != errorClass(tt.m.ExitCode) {
+				rec["ErrorClass"] != contract.ErrorClass(tt.m.ExitCode) {
 				t.Errorf("RunKind, Version, Revision, ErrorClass = %v, %v, %v, %v; want %s, %s, %s, %q",
 					rec["RunKind"], rec["Version"], rec["Revision"], rec["ErrorClass"],
-					wantKind, tt.m.Version, tt.m.Revision, errorClass(tt.m.ExitCode))
+					wantKind, tt.m.Version, tt.m.Revision, contract.ErrorClass(tt.m.ExitCode))
 			}
 		})
 	}
@@ -179,8 +179,8 @@ func TestErrorClassFollowsTheExitCode(t *testing.T) {
 	want := map[int]string{contract.ExitOK: "", contract.ExitRuntime: "runtime", contract.ExitUsage: "configuration", contract.ExitData: "data",
 		contract.ExitLocked: "locked", contract.ExitHeldBack: "held_back", 137: "runtime"}
 	for code, class := range want {
-		if got := errorClass(code); got != class {
-			t.Errorf("errorClass(%d) = %q, want %q", code, got, class)
+		if got := contract.ErrorClass(code); got != class {
+			t.Errorf("contract.ErrorClass(%d) = %q, want %q", code, got, class)
 		}
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/tally/uptime/internal/testdb"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // jobBinary is the job, built once by TestMain; the tests run it as ECS would, as a process.
@@ -153,7 +155,7 @@ func (r result) metrics(t *testing.T) map[string]any {
 	if rec["ExitCode"] != float64(r.Code) {
 		t.Errorf("EMF ExitCode = %v, but the job exited %d", rec["ExitCode"], r.Code)
 	}
-	if rec["ErrorClass"] != errorClass(r.Code) || rec["Version"] == "" || rec["Revision"] == "" {
+	if rec["ErrorClass"] != contract.ErrorClass(r.Code) || rec["Version"] == "" || rec["Revision"] == "" {
 		t.Errorf("EMF ErrorClass, Version, Revision = %v, %v, %v after exit %d", rec["ErrorClass"], rec["Version"], rec["Revision"], r.Code)
 	}
 	if sum := r.summary(t); sum["run_kind"] != rec["RunKind"] || sum["version"] != rec["Version"] {

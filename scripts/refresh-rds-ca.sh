@@ -7,9 +7,8 @@
 # current bundle and the download both name has the same SHA-256 fingerprint in both: a changed
 # root is a reason to stop and check, never to overwrite. Added and removed roots are listed.
 #
-# The vendored copy was not downloaded by this script (the machine that added it had no route to
-# AWS): it is byte-for-byte the global-bundle.pem of two independent public repositories, whose
-# 102 roots all have the same fingerprints (docs/deploy.md, "Verifying the server").
+# Where the current copy came from, and how every deploy compares it with AWS's
+# (scripts/check-rds-bundle.sh): job/store/certs/README.md.
 set -euo pipefail
 export LC_ALL=C # sort, join and comm must agree on the order
 cd "$(dirname "$0")/.."

@@ -34,12 +34,17 @@ FROM (VALUES ('ada@example.com', 'ada Lovelace', true),
              ('dave@example.com', 'Dave Null', false),
              ('erin@example.com', 'Erin Newcomer', true)) AS u (email, name, visible);
 
--- Uptime so far: (user, first day ago, last day ago, every nth day present).
+-- Uptime so far: (user, first day ago, last day ago, every nth day present). Each row is what the
+-- app's daily uptime would have written that day: created a few minutes past its midnight (UTC),
+-- with the Uptime multiplier in force at that midnight and points × multiplier rounded half to
+-- even (1 × 1.50 = 1.5 → 2, 1 × 2.50 = 2.5 → 2), as the job computes them too.
 INSERT INTO contributions_contribution
        (created_at, updated_at, user_id, contribution_type_id, points, frozen_global_points,
         multiplier_at_creation, contribution_date, notes)
-SELECT now(), now(), u.id, t.id, 1, 1, 1.00, (current_date - d)::timestamp AT TIME ZONE 'UTC',
-       'Auto-generated daily uptime for ' || to_char(current_date - d, 'YYYY-MM-DD')
+SELECT day + interval '5 minutes', day + interval '5 minutes', u.id, t.id, 1,
+       CASE WHEN m.value - floor(m.value) = 0.5 AND floor(m.value)::bigint % 2 = 0
+            THEN floor(m.value) ELSE round(m.value) END,
+       m.value, day, 'Auto-generated daily uptime for ' || to_char(day, 'YYYY-MM-DD')
 FROM (VALUES ('ada@example.com', 40, 3, 1),     -- every day, then stopped 3 days ago
              ('bob@example.com', 25, 1, 2),     -- every other day
              ('carol@example.com', 10, 10, 1),  -- one day, ten days ago
@@ -47,6 +52,11 @@ FROM (VALUES ('ada@example.com', 40, 3, 1),     -- every day, then stopped 3 day
 JOIN users_user AS u ON u.email = s.email
 JOIN contributions_contributiontype AS t ON t.name = 'Uptime'
 CROSS JOIN LATERAL generate_series(s.last_ago, s.first_ago, 1) AS d
+CROSS JOIN LATERAL (SELECT (current_date - d)::timestamp AT TIME ZONE 'UTC' AS day) AS dd
+CROSS JOIN LATERAL (SELECT g.multiplier_value AS value
+                    FROM leaderboard_globalleaderboardmultiplier AS g
+                    WHERE g.contribution_type_id = t.id AND g.valid_from <= dd.day
+                    ORDER BY g.valid_from DESC LIMIT 1) AS m
 WHERE (s.first_ago - d) % s.step = 0;
 
 -- An undated Uptime row (Django allows it) and contributions of other types.

@@ -37,7 +37,8 @@ const flagVersion = "version"
 const maxTimeout = 596 * time.Hour
 
 var flagTable = []flagSpec{
-	{name: contract.FlagDryRun, help: "compute and report what would be created; write nothing",
+	{name: contract.FlagDryRun, help: "do and report everything a run does (contributions, duplicates, totals, ranks), " +
+		"then roll it all back: nothing is written; the app's saves wait on its last step as on a real run's",
 		bind: func(c *Config) flag.Value { return switchValue(&c.Options.DryRun) }},
 	{name: contract.FlagVerbose, help: "log one record per user who gets new contributions",
 		bind: func(c *Config) flag.Value { return switchValue(&c.Options.Verbose) }},

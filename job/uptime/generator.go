@@ -120,10 +120,33 @@ func (g Generator) Run(ctx context.Context, tx *sqlx.Tx, opts Options) (Result, 
 		return Result{}, err
 	}
 	res, err := g.summarise(ctx, tx, opts)
-	if err != nil || opts.DryRun {
+	if err != nil {
 		return res, err
 	}
-	return g.write(ctx, tx, opts, typ, plan{result: res, scanMaxID: scanMaxID})
+	p := plan{result: res, scanMaxID: scanMaxID}
+	if opts.DryRun {
+		return g.rehearse(ctx, tx, opts, typ, p)
+	}
+	return g.write(ctx, tx, opts, typ, p)
+}
+
+// rehearse is a dry run's write: the real run's, all of it (inserts, duplicates, totals, ranks),
+// rolled back to a savepoint taken before it, so that what a dry run reports is what a real run
+// would change and nothing stays, whatever the caller does with the transaction. Rolling back to
+// the savepoint also releases the locks the rehearsal took; the app waits on them as it would on a
+// real run's last step.
+func (g Generator) rehearse(ctx context.Context, tx *sqlx.Tx, opts Options, typ uptimeType, p plan) (Result, error) {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT uptime_dry_run"); err != nil {
+		return p.result, fmt.Errorf("begin the dry run's rehearsal: %w", err)
+	}
+	res, err := g.write(ctx, tx, opts, typ, p)
+	if err != nil {
+		return res, err // the caller rolls the whole transaction back
+	}
+	if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT uptime_dry_run"); err != nil {
+		return res, fmt.Errorf("roll the dry run's rehearsal back: %w", err)
+	}
+	return res, nil
 }
 
 // prepare loads the Uptime type and its multipliers, and checks the points against both. A tie

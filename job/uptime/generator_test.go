@@ -426,3 +426,32 @@ func TestDryRunPlansButWritesNothing(t *testing.T) {
 		t.Errorf("dry run %+v and real run %+v disagree (want 18 created)", dry, wet)
 	}
 }
+
+// A dry run reports everything the real run then does, the leaderboard included (entries and
+// ranks), and leaves nothing behind even when its caller commits the transaction.
+func TestDryRunRehearsesAllOfTheRealRun(t *testing.T) {
+	tl := newTally(t).withMultiplier(t)
+	for _, email := range []string{"ada@example.com", "bob@example.com"} {
+		tl.uptimeOn(t, tl.User(t, email, email, true), at("2026-03-01T00:00:00Z"))
+	}
+	tl.mustRun(t, Options{Now: now.AddDate(0, 0, -10)})
+	tl.MustExec(`UPDATE leaderboard_leaderboardentry SET rank = 99`) // stale ranks the run must correct
+	before := tl.fingerprint(t)
+
+	tx := tl.MustBegin()
+	dry, err := Generator{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}.
+		Run(context.Background(), tx, Options{DryRun: true, Points: 1, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil { // a caller that forgets it was a dry run
+		t.Fatal(err)
+	}
+	if tl.fingerprint(t) != before {
+		t.Fatal("the dry run left rows behind")
+	}
+	wet := tl.mustRun(t, Options{})
+	if dry.EntriesUpdated == 0 || dry.RanksChanged == 0 || dry.ContributionsCreated != 18 || !reflect.DeepEqual(dry, wet) {
+		t.Errorf("dry run %+v, real run %+v: want the same, with entries updated and ranks changed", dry, wet)
+	}
+}

@@ -23,7 +23,7 @@ type Options struct {
 	From    time.Time // first day to fill; zero means each user's first day
 	To      time.Time // last day to fill; zero means today
 	Users   []string  // e-mail addresses to limit the run to; empty means everyone
-	DryRun  bool      // plan and report, write nothing
+	DryRun  bool      // do and report everything, then roll it back (rehearse)
 	Verbose bool      // log one record per user who gets contributions
 	Now     time.Time // the run's clock: created_at/updated_at, and what "today" is
 }

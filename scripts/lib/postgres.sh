@@ -22,7 +22,7 @@ ensure_postgres_binaries() {
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
   fi
   pg_bindir >/dev/null && return 0
-  echo "PostgreSQL server binaries (initdb, pg_ctl) are missing: install PostgreSQL 15 or set TEST_DATABASE_URL." >&2
+  echo "PostgreSQL server binaries (initdb, pg_ctl) are missing: install PostgreSQL 15, or set TEST_DATABASE_URL to a superuser URL of your own server." >&2
   return 1
 }
 
