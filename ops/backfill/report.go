@@ -95,8 +95,9 @@ func (w *watch) reportSummary(ctx context.Context) {
 	}
 	fmt.Fprintf(out, "summary:      %s dry_run=%t duration_seconds=%g\n", s.Counts.Line(s.DryRun), s.DryRun, s.DurationSeconds)
 	if s.DryRun {
-		fmt.Fprintf(out, "dry run:      nothing was written; a real run would create %d contributions, create %d and update %d leaderboard entries, and change %d ranks\n",
-			s.ContributionsCreated, s.EntriesCreated, s.EntriesUpdated, s.RanksChanged)
+		// The count the README's first step is for, in words: the record's own name for it is
+		// contributions_would_create, which a reader of contributions_created never sees.
+		fmt.Fprintf(out, "dry run:      nothing was written; a real run would create %d contributions\n", s.ContributionsCreated)
 	}
 }
 
