@@ -5,6 +5,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -121,6 +122,20 @@ func TestFirstRunSaysItBuilds(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		if err != nil || !strings.HasPrefix(string(out), want) {
 			t.Errorf("run %d: %v, output %q; want it to start with %q", i+1, err, out, want)
+		}
+	}
+}
+
+func TestCommands(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+		out  string
+	}{{nil, 2, "Usage: go run ./ops COMMAND"}, {[]string{"help"}, 0, "Usage: go run ./ops COMMAND"},
+		{[]string{"stop"}, 2, `ops: unknown command "stop"`}, {[]string{"target", "--help"}, 0, "Usage: scripts/aws-target.sh"}} {
+		var out bytes.Buffer
+		if code := run(context.Background(), c.args, &out, &out); code != c.code || !strings.HasPrefix(out.String(), c.out) {
+			t.Errorf("ops %q: exit %d, %q; want %d, %q", c.args, code, out.String(), c.code, c.out)
 		}
 	}
 }

@@ -139,6 +139,13 @@ func TestFailedTasks(t *testing.T) {
 			t.Errorf("GetLogEvents %v: want the task's stream, latest events", g)
 		}
 	})
+	t.Run("1 without a summary: looked for again, then said", func(t *testing.T) {
+		o := runBackfill(t, setup{sc: fakeaws.Scenario{Stopped: exited(1)}}, "staging")
+		if o.code != 1 || strings.Count(strings.Join(o.srv.Ops(), " "), "logs.FilterLogEvents") != 3 {
+			t.Errorf("exit %d, calls %q; want 1 after three looks", o.code, o.srv.Ops())
+		}
+		has(t, "stdout", o.stdout, `summary:      no "run summary" record in the log stream (the job did not get that far, or the log is late)`)
+	})
 	t.Run("failed to start: stopped without an exit code", func(t *testing.T) {
 		o := runBackfill(t, setup{sc: fakeaws.Scenario{Stopped: fakeaws.Stopped{StopCode: "TaskFailedToStart",
 			StoppedReason: "ResourceInitializationError: unable to pull secrets or registry auth: unable to retrieve secret from ssm"}}},

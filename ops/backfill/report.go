@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tally/uptime/internal/contract"
 	"github.com/tally/uptime/ops/cli"
@@ -37,7 +38,7 @@ func (w *watch) report(ctx context.Context, task cloud.Task) error {
 	meaning, _ := contract.Explain(code)
 	w.r.ExitCode, w.r.Meaning = task.ExitCode, meaning
 	fmt.Fprintf(out, "exit code:    %d: %s\n", code, meaning)
-	w.reportSummary(ctx)
+	w.reportSummary(ctx, code)
 	if code == 0 {
 		return nil
 	}
@@ -82,9 +83,19 @@ func parseLast(w *watch, msgs []string) (last contract.Summary, found bool) {
 	return last, found
 }
 
-func (w *watch) reportSummary(ctx context.Context) {
+func (w *watch) reportSummary(ctx context.Context, code int) {
 	out := w.Stdout
 	s, found := w.lastSummary(ctx)
+	// The job writes its summary before any exit of its own (0-5), but the log driver may
+	// deliver it after ECS reports the task stopped: look again, a few polls later.
+	for try := 1; !found && code <= contract.ExitHeldBack && try < 3; try++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(w.o.poll):
+		}
+		s, found = w.lastSummary(ctx)
+	}
 	if !found {
 		fmt.Fprintf(out, "summary:      no %q record in the log stream (the job did not get that far, or the log is late)\n", contract.SummaryMessage)
 		return
