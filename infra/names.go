@@ -1,17 +1,12 @@
 package main
 
-import (
-	"fmt"
-
-	"github.com/tally/uptime/internal/contract"
-)
+import "fmt"
 
 // The names derived from an environment's Name, all here: the runbook, the workflows, the
 // backfill script and the GitHub roles' policies name these resources without a reference into
 // the stack, so each is fixed and computed in one place.
 
-// StackName is the CloudFormation stack of this environment.
-func (e Environment) StackName() string { return contract.StackName(e.Name) }
+// The stack's name is contract.StackName(e.Name): the operator tools derive it too.
 
 // Family is the task definition family, also matched by the failure rules. The cluster, the
 // schedule and the dashboard carry the same name.
