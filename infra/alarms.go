@@ -123,8 +123,8 @@ func (a *JobAlarms) addDurationAlarm() {
 	a.DurationSeconds = a.ScheduledMetric(contract.DurationSeconds, "Maximum", awscdk.Duration_Hours(jsii.Number(1)))
 	a.DurationAlarm = a.alarm(a.DurationSeconds, "DurationAlarm", &awscloudwatch.CreateAlarmOptions{
 		AlarmName: jsii.String(a.env.AlarmName("duration")),
-		AlarmDescription: jsii.String(fmt.Sprintf("A scheduled %s run took longer than %d seconds: the data grew, or the database is slow or contended.",
-			a.env.Name, DurationThresholdSeconds)),
+		AlarmDescription: a.description(RunbookDuration, fmt.Sprintf("A scheduled %s run took longer than %d seconds: "+
+			"the data grew, or the database is slow or contended.", a.env.Name, DurationThresholdSeconds)),
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
 		Threshold:          jsii.Number(DurationThresholdSeconds),
 		EvaluationPeriods:  jsii.Number(1),
@@ -137,8 +137,8 @@ func (a *JobAlarms) addMissedRunAlarm() {
 	a.RunSucceeded = a.Metric(contract.RunSucceeded, "Sum", awscdk.Duration_Days(jsii.Number(1)))
 	a.MissedRunAlarm = a.alarm(a.RunSucceeded, "MissedRunAlarm", &awscloudwatch.CreateAlarmOptions{
 		AlarmName: jsii.String(a.env.AlarmName("missed-run")),
-		AlarmDescription: jsii.String(fmt.Sprintf("No successful %s run in 48 hours: the schedule did not fire, the task did not start, "+
-			"or every run failed.", a.env.Name)),
+		AlarmDescription: a.description(RunbookMissedRun, fmt.Sprintf("No successful %s run in 48 hours: the schedule did not fire, "+
+			"the task did not start, or every run failed.", a.env.Name)),
 		ComparisonOperator: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
 		Threshold:          jsii.Number(1),
 		EvaluationPeriods:  jsii.Number(2),
@@ -157,13 +157,28 @@ func (a *JobAlarms) addDeadLetterAlarm(schedule *NightlySchedule) {
 	})
 	a.DeadLetterAlarm = a.alarm(visible, "DeadLetterAlarm", &awscloudwatch.CreateAlarmOptions{
 		AlarmName: jsii.String(a.env.AlarmName("schedule-dead-letters")),
-		AlarmDescription: jsii.String(fmt.Sprintf("The %s schedule could not start the task after all retries; "+
+		AlarmDescription: a.description(RunbookDeadLetters, fmt.Sprintf("The %s schedule could not start the task after all retries; "+
 			"the message in the dead-letter queue says why.", a.env.Name)),
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
 		Threshold:          jsii.Number(0),
 		EvaluationPeriods:  jsii.Number(1),
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
+}
+
+// maxAlarmDescription is CloudWatch's limit: PutMetricAlarm's AlarmDescription has
+// "Length Constraints: Minimum length of 0. Maximum length of 1024." (CloudWatch API Reference).
+const maxAlarmDescription = 1024
+
+// description is an alarm's AlarmDescription, which CloudWatch puts in the alarm's mail: what the
+// alarm means, then its runbook section. A meaning too long to leave room for the link panics at
+// synth, so no deploy fails on it.
+func (a *JobAlarms) description(section, meaning string) *string {
+	d := meaning + " Runbook: " + runbookRef(a.env.GitHubRepository, section)
+	if len(d) > maxAlarmDescription {
+		panic(fmt.Sprintf("alarm description of %d characters, CloudWatch takes %d: %s", len(d), maxAlarmDescription, d))
+	}
+	return jsii.String(d)
 }
 
 // alarm creates an alarm on metric that mails the topic when it fires and again when it clears:

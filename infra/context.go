@@ -210,6 +210,7 @@ func (c DeployContext) Apply(envs []Environment) ([]Environment, error) {
 		e.GitHubOIDCProviderARN = ec.GitHubOIDCProviderARN
 	}
 	for i := range out {
+		out[i].GitHubRepository = c.GitHubRepository
 		if spot := c.spotOf(out[i].Name); spot != nil {
 			out[i].Spot = *spot
 		}
