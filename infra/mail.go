@@ -100,7 +100,7 @@ func notStartedMail(stack awscdk.Stack, env Environment) mailTemplate {
 		runLogURL(stack, env, "<taskArn>"),
 		streamLine(env),
 		"",
-		"Runbook: "+runbookRef(env.GitHubRepository, RunbookNotStarted),
+		"Runbook: " + runbookRef(env.GitHubRepository, RunbookNotStarted),
 		"First check: the stopped reason above.",
 	}}
 }
