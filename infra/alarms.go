@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -28,12 +29,14 @@ const DurationThresholdSeconds = 300
 // schedules (CloudWatch). Five in all; each alarm is billed every month.
 type JobAlarms struct {
 	constructs.Construct
-	Topic            awssns.Topic
-	FailedTaskRule   awsevents.Rule
-	FailedStartRule  awsevents.Rule
-	DurationAlarm    awscloudwatch.Alarm
-	MissedRunAlarm   awscloudwatch.Alarm
-	DeadLetterAlarm  awscloudwatch.Alarm
+	Topic           awssns.Topic
+	FailedTaskRule  awsevents.Rule
+	FailedStartRule awsevents.Rule
+	DurationAlarm   awscloudwatch.Alarm
+	MissedRunAlarm  awscloudwatch.Alarm
+	DeadLetterAlarm awscloudwatch.Alarm
+	// FailedTaskLog holds the event of every task the two rules mail (failedtasks.go).
+	FailedTaskLog    awslogs.LogGroup
 	RunSucceeded     awscloudwatch.Metric
 	DurationSeconds  awscloudwatch.Metric
 	metricDimensions map[string]*string
@@ -117,6 +120,7 @@ func (a *JobAlarms) addTaskRules(task *JobTask) {
 	notStartedMail(stack, a.env).applyTo(a.FailedStartRule)
 
 	allowPublishers(a.Topic, a.env, a.FailedTaskRule, a.FailedStartRule)
+	a.FailedTaskLog = newFailedTaskLog(a.Construct, a.env, a.FailedTaskRule, a.FailedStartRule)
 }
 
 func (a *JobAlarms) addDurationAlarm() {

@@ -41,6 +41,9 @@ func (e Environment) GitHubRoleName() string { return "tally-uptime-github-" + e
 // LogGroupName is fixed so the runbook can name it; the stack output repeats it.
 func (e Environment) LogGroupName() string { return "/tally/uptime/" + e.Name }
 
+// FailedTaskLogGroupName keeps the task-state event of every failed task, for the dashboard.
+func (e Environment) FailedTaskLogGroupName() string { return e.LogGroupName() + "/failed-tasks" }
+
 // DefaultDatabaseURLParameter is the SSM parameter path used when the environment names none.
 func (e Environment) DefaultDatabaseURLParameter() string {
 	return fmt.Sprintf("/tally/%s/database-url", e.Name)
