@@ -39,7 +39,7 @@ func newFailedTaskLog(scope constructs.Construct, env Environment, rules ...awse
 	// not specify a RoleArn"). CDK's CloudWatchLogGroup target would put this policy through a
 	// Lambda-backed custom resource; AWS::Logs::ResourcePolicy does it natively. Only rules in
 	// this account can target this log group, and the policy names no other.
-	group.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	policy := group.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("EventBridgeWritesFailedTasks"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
@@ -53,6 +53,8 @@ func newFailedTaskLog(scope constructs.Construct, env Environment, rules ...awse
 	})}
 	for _, r := range rules {
 		r.AddTarget(target)
+		// A failure in the minutes of the first deploy still lands: the rule waits for the policy.
+		r.Node().AddDependency(policy.PolicyDependable)
 	}
 	return group
 }
