@@ -57,6 +57,9 @@ func (e Environment) scheduleProblems() []string {
 	var p []string
 	if err := checkScheduleExpression(e.Schedule); err != nil {
 		p = append(p, fmt.Sprintf("schedule %q: %v", e.Schedule, err))
+	} else if !runsDaily(e.Schedule) {
+		p = append(p, fmt.Sprintf("schedule %q does not run every day; the missed-run alarm pages after two days without a run, "+
+			"so give one that does, e.g. cron(0 2 * * ? *) or rate(12 hours)", e.Schedule))
 	}
 	switch e.TimeZone {
 	case "":

@@ -147,3 +147,20 @@ func TestPlaceholdersRefused(t *testing.T) {
 		t.Error("NewStacks accepted a reserved domain")
 	}
 }
+
+// The missed-run alarm pages after two days without a run: a valid expression that skips days
+// is refused, one that runs daily or more often is not.
+func TestScheduleRunsEveryDay(t *testing.T) {
+	for expr, daily := range map[string]bool{
+		DefaultSchedule: true, "cron(0/15 * * * ? *)": true, "cron(5 */2 ? * * *)": true, "cron(0 1,13 * * ? *)": true,
+		"rate(1 day)": true, "rate(12 hours)": true, "rate(24 hours)": true, "rate(90 minutes)": true,
+		"cron(30 3 ? * MON-FRI *)": false, "cron(0 2 L * ? *)": false, "cron(0 2 * JAN ? *)": false, "cron(0 2 * * ? 2027)": false,
+		"rate(2 days)": false, "rate(25 hours)": false, "rate(1441 minutes)": false, "at(2027-01-31T02:00:00)": false,
+	} {
+		e := Environment{Name: "qa", AlarmEmails: []string{"x@y.example"}, Schedule: expr}
+		got := violations(e.WithDefaults().Validate())
+		if daily != (len(got) == 0) || (!daily && (len(got) != 1 || !strings.Contains(got[0], "does not run every day"))) {
+			t.Errorf("%s: %q, want daily=%v", expr, got, daily)
+		}
+	}
+}
