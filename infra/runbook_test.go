@@ -61,15 +61,15 @@ func TestGitHubAnchor(t *testing.T) {
 func TestRunbookHasTheLinkedSections(t *testing.T) {
 	anchors := runbookAnchors(t)
 	seen := map[string]string{}
-	for _, section := range runbookSections {
-		a := gitHubAnchor(section)
+	for _, heading := range runbookSections {
+		a := gitHubAnchor(heading)
 		if !anchors[a] {
-			t.Errorf("%s has no heading %q (anchor #%s), which a mail or an alarm links to", RunbookFile, section, a)
+			t.Errorf("%s has no heading %q (anchor #%s), which a mail or an alarm links to", RunbookFile, heading, a)
 		}
 		if other, dup := seen[a]; dup {
-			t.Errorf("sections %q and %q share the anchor #%s", other, section, a)
+			t.Errorf("sections %q and %q share the anchor #%s", other, heading, a)
 		}
-		seen[a] = section
+		seen[a] = heading
 	}
 }
 
@@ -101,8 +101,8 @@ func TestMailsAndAlarmsLinkTheRunbook(t *testing.T) {
 				t.Errorf("%s: description of %d characters, CloudWatch takes %d", name, len(d), maxAlarmDescription)
 			}
 		}
-		for key, section := range want {
-			link := "https://github.com/" + exampleRepository + "/blob/main/docs/runbook.md#" + gitHubAnchor(section)
+		for key, heading := range want {
+			link := "https://github.com/" + exampleRepository + "/blob/main/docs/runbook.md#" + gitHubAnchor(heading)
 			if !strings.Contains(texts[key], "Runbook: "+link) {
 				t.Errorf("%s %s does not link %s:\n%s", name, key, link, texts[key])
 			}
@@ -118,10 +118,10 @@ func TestMailsAndAlarmsLinkTheRunbook(t *testing.T) {
 // Without a repository the text names the runbook's path and the heading, as the mails did.
 func TestAlarmDescriptionsNameTheSectionWithoutARepository(t *testing.T) {
 	shipped(t, func(t *testing.T, s *synthesized) {
-		for what, section := range map[string]string{"duration": RunbookDuration, "missed-run": RunbookMissedRun,
+		for what, heading := range map[string]string{"duration": RunbookDuration, "missed-run": RunbookMissedRun,
 			"schedule-dead-letters": RunbookDeadLetters} {
 			d, _ := alarmNamed(t, s, s.env.AlarmName(what))["AlarmDescription"].(string)
-			if want := `Runbook: docs/runbook.md, section "` + section + `"`; !strings.HasSuffix(d, want) {
+			if want := `Runbook: docs/runbook.md, section "` + heading + `"`; !strings.HasSuffix(d, want) {
 				t.Errorf("%s: %q does not end with %q", what, d, want)
 			}
 			if strings.Contains(d, "https://") {
