@@ -94,11 +94,11 @@ func TestMailsAndAlarmsLinkTheRunbook(t *testing.T) {
 			}
 		}
 		for _, r := range s.ofType("AWS::CloudWatch::Alarm") {
-			name, _ := props(r)["AlarmName"].(string)
+			alarm, _ := props(r)["AlarmName"].(string)
 			d, _ := props(r)["AlarmDescription"].(string)
-			texts[strings.TrimPrefix(name, "tally-uptime-")] = d
+			texts[strings.TrimPrefix(alarm, "tally-uptime-")] = d
 			if len(d) > maxAlarmDescription {
-				t.Errorf("%s: description of %d characters, CloudWatch takes %d", name, len(d), maxAlarmDescription)
+				t.Errorf("%s: description of %d characters, CloudWatch takes %d", alarm, len(d), maxAlarmDescription)
 			}
 		}
 		for key, heading := range want {
