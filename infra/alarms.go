@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -28,12 +29,14 @@ const DurationThresholdSeconds = 300
 // schedules (CloudWatch). Five in all; each alarm is billed every month.
 type JobAlarms struct {
 	constructs.Construct
-	Topic            awssns.Topic
-	FailedTaskRule   awsevents.Rule
-	FailedStartRule  awsevents.Rule
-	DurationAlarm    awscloudwatch.Alarm
-	MissedRunAlarm   awscloudwatch.Alarm
-	DeadLetterAlarm  awscloudwatch.Alarm
+	Topic           awssns.Topic
+	FailedTaskRule  awsevents.Rule
+	FailedStartRule awsevents.Rule
+	DurationAlarm   awscloudwatch.Alarm
+	MissedRunAlarm  awscloudwatch.Alarm
+	DeadLetterAlarm awscloudwatch.Alarm
+	// FailedTaskLog holds the event of every task the two rules mail (failedtasks.go).
+	FailedTaskLog    awslogs.LogGroup
 	RunSucceeded     awscloudwatch.Metric
 	DurationSeconds  awscloudwatch.Metric
 	metricDimensions map[string]*string
@@ -117,14 +120,15 @@ func (a *JobAlarms) addTaskRules(task *JobTask) {
 	notStartedMail(stack, a.env).applyTo(a.FailedStartRule)
 
 	allowPublishers(a.Topic, a.env, a.FailedTaskRule, a.FailedStartRule)
+	a.FailedTaskLog = newFailedTaskLog(a.Construct, a.env, a.FailedTaskRule, a.FailedStartRule)
 }
 
 func (a *JobAlarms) addDurationAlarm() {
 	a.DurationSeconds = a.ScheduledMetric(contract.DurationSeconds, "Maximum", awscdk.Duration_Hours(jsii.Number(1)))
 	a.DurationAlarm = a.alarm(a.DurationSeconds, "DurationAlarm", &awscloudwatch.CreateAlarmOptions{
 		AlarmName: jsii.String(a.env.AlarmName("duration")),
-		AlarmDescription: jsii.String(fmt.Sprintf("A scheduled %s run took longer than %d seconds: the data grew, or the database is slow or contended.",
-			a.env.Name, DurationThresholdSeconds)),
+		AlarmDescription: a.description(RunbookDuration, fmt.Sprintf("A scheduled %s run took longer than %d seconds: "+
+			"the data grew, or the database is slow or contended.", a.env.Name, DurationThresholdSeconds)),
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
 		Threshold:          jsii.Number(DurationThresholdSeconds),
 		EvaluationPeriods:  jsii.Number(1),
@@ -137,8 +141,8 @@ func (a *JobAlarms) addMissedRunAlarm() {
 	a.RunSucceeded = a.Metric(contract.RunSucceeded, "Sum", awscdk.Duration_Days(jsii.Number(1)))
 	a.MissedRunAlarm = a.alarm(a.RunSucceeded, "MissedRunAlarm", &awscloudwatch.CreateAlarmOptions{
 		AlarmName: jsii.String(a.env.AlarmName("missed-run")),
-		AlarmDescription: jsii.String(fmt.Sprintf("No successful %s run in 48 hours: the schedule did not fire, the task did not start, "+
-			"or every run failed.", a.env.Name)),
+		AlarmDescription: a.description(RunbookMissedRun, fmt.Sprintf("No successful %s run in 48 hours: the schedule did not fire, "+
+			"the task did not start, or every run failed.", a.env.Name)),
 		ComparisonOperator: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
 		Threshold:          jsii.Number(1),
 		EvaluationPeriods:  jsii.Number(2),
@@ -157,13 +161,28 @@ func (a *JobAlarms) addDeadLetterAlarm(schedule *NightlySchedule) {
 	})
 	a.DeadLetterAlarm = a.alarm(visible, "DeadLetterAlarm", &awscloudwatch.CreateAlarmOptions{
 		AlarmName: jsii.String(a.env.AlarmName("schedule-dead-letters")),
-		AlarmDescription: jsii.String(fmt.Sprintf("The %s schedule could not start the task after all retries; "+
+		AlarmDescription: a.description(RunbookDeadLetters, fmt.Sprintf("The %s schedule could not start the task after all retries; "+
 			"the message in the dead-letter queue says why.", a.env.Name)),
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
 		Threshold:          jsii.Number(0),
 		EvaluationPeriods:  jsii.Number(1),
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
+}
+
+// maxAlarmDescription is CloudWatch's limit: PutMetricAlarm's AlarmDescription has
+// "Length Constraints: Minimum length of 0. Maximum length of 1024." (CloudWatch API Reference).
+const maxAlarmDescription = 1024
+
+// description is an alarm's AlarmDescription, which CloudWatch puts in the alarm's mail: what the
+// alarm means, then its runbook section. A meaning too long to leave room for the link panics at
+// synth, so no deploy fails on it.
+func (a *JobAlarms) description(section, meaning string) *string {
+	d := meaning + " Runbook: " + runbookRef(a.env.GitHubRepository, section)
+	if len(d) > maxAlarmDescription {
+		panic(fmt.Sprintf("alarm description of %d characters, CloudWatch takes %d: %s", len(d), maxAlarmDescription, d))
+	}
+	return jsii.String(d)
 }
 
 // alarm creates an alarm on metric that mails the topic when it fires and again when it clears:

@@ -69,9 +69,15 @@ func TestTaskStateRules(t *testing.T) {
 				t.Errorf("%s matches task definitions %s, want the family %s", name, jsonOf(d["taskDefinitionArn"]), s.env.Family())
 			}
 			eq(t, name+" state", p["State"], "ENABLED")
+			// The mail, and the event kept for the dashboard's last-failures table (failedtasks.go).
 			targets := arr(p["Targets"])
-			if len(targets) != 1 {
-				t.Fatalf("%s: %d targets", name, len(targets))
+			if len(targets) != 2 {
+				t.Fatalf("%s: %d targets, want the topic and the failed-task log", name, len(targets))
+			}
+			eq(t, name+" log target", renderJoin(obj(targets[1])["Arn"]),
+				"arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${"+failedTaskLogID(t, s)+"}")
+			if obj(targets[1])["InputTransformer"] != nil || obj(targets[1])["Input"] != nil || obj(targets[1])["RoleArn"] != nil {
+				t.Errorf("%s: the log target changes the event or names a role: %v", name, targets[1])
 			}
 			tgt := obj(targets[0])
 			eq(t, name+" target", tgt["Arn"], ref(topicID))

@@ -141,7 +141,6 @@ var notGranted = map[string]struct{ property, reason string }{
 	"AWS::Logs::LogGroup logs:PutDataProtectionPolicy":    {"DataProtectionPolicy", "no log group has a data protection policy"},
 	"AWS::Logs::LogGroup logs:AssociateKmsKey":            {"KmsKeyId", "the log groups use CloudWatch Logs' own encryption"},
 	"AWS::Logs::LogGroup logs:DisassociateKmsKey":         {"KmsKeyId", "the log groups use CloudWatch Logs' own encryption"},
-	"AWS::Logs::LogGroup logs:PutResourcePolicy":          {"ResourcePolicyDocument", "no log group has a resource policy"},
 	"AWS::Logs::LogGroup firehose:TagDeliveryStream":      {"", "no log group delivers to Firehose"},
 	"AWS::Logs::LogGroup s3:REST.PUT.OBJECT":              {"", "no log group delivers to S3 (and this is no IAM action)"},
 	"AWS::SNS::Topic sns:PutDataProtectionPolicy":         {"DataProtectionPolicy", "the topic has no data protection policy"},

@@ -78,6 +78,11 @@ type Environment struct {
 	// import instead of creating a second one (IAM allows one per URL).
 	GitHubOIDCProviderARN string
 
+	// GitHubRepository is "owner/name" of the repository that deploys the stack (context
+	// githubRepository): the mails and alarm descriptions link to its runbook on GitHub.
+	// Empty means they name the runbook's path instead.
+	GitHubRepository string
+
 	// ImageURI replaces the image built from the repository's Dockerfile, e.g.
 	// "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tally-uptime@sha256:…".
 	ImageURI string

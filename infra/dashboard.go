@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -21,16 +22,6 @@ var SummaryQuery = []string{
 	`filter msg = "run summary"`,
 	"sort @timestamp desc",
 	"limit 30",
-}
-
-// FailureQuery is the dashboard's last-failures table: the job's own error
-// sentence of each failed run, which the failure mail cannot carry (the
-// task-state event has only the exit code).
-var FailureQuery = []string{
-	"fields @timestamp, exit_code, run_kind, error, version, @logStream",
-	`filter msg = "run summary" and exit_code != 0`,
-	"sort @timestamp desc",
-	"limit 20",
 }
 
 // JobDashboard is the environment's CloudWatch dashboard "tally-uptime-<env>":
@@ -54,9 +45,9 @@ func NewJobDashboard(scope constructs.Construct, id string, env Environment, tas
 			{headerWidget(env)},
 			{runsWidget(alarms), durationWidget(alarms), workWidget(alarms)},
 			{alarmStatusWidget(alarms)},
-			{logTableWidget("Last failures: exit code and the job's error sentence, newest first", task, FailureQuery, 6)},
+			{logTableWidget(failedTaskTitle(env), alarms.FailedTaskLog, FailedTaskQuery, 6)},
 			{logTableWidget(fmt.Sprintf("Last runs: the job's run summary records in %s, newest first", env.LogGroupName()),
-				task, SummaryQuery, 8)},
+				task.LogGroup, SummaryQuery, 8)},
 		},
 	})
 	return d
@@ -138,10 +129,10 @@ func alarmStatusWidget(alarms *JobAlarms) awscloudwatch.IWidget {
 	})
 }
 
-func logTableWidget(title string, task *JobTask, query []string, height float64) awscloudwatch.IWidget {
+func logTableWidget(title string, group awslogs.ILogGroup, query []string, height float64) awscloudwatch.IWidget {
 	return awscloudwatch.NewLogQueryWidget(&awscloudwatch.LogQueryWidgetProps{
 		Title:         jsii.String(title),
-		LogGroupNames: &[]*string{task.LogGroup.LogGroupName()},
+		LogGroupNames: &[]*string{group.LogGroupName()},
 		QueryLines:    jsii.Strings(query...),
 		View:          awscloudwatch.LogQueryVisualizationType_TABLE,
 		Width:         jsii.Number(24),

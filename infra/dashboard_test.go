@@ -159,22 +159,29 @@ func TestDashboardLastRunsQuery(t *testing.T) {
 		if len(ws) != 2 {
 			t.Fatalf("%d Logs Insights widgets, want 2 (last failures, last runs)", len(ws))
 		}
-		logGroup := logGroupOf(t, s)
-		for i, wants := range [][]string{
-			{`filter msg = "run summary" and exit_code != 0`, "error", "exit_code", "run_kind", "version", "sort @timestamp desc"},
-			{`filter msg = "run summary"`, "@timestamp", "exit_code", "contributions_created", "duration_seconds", "error",
-				"version", "sort @timestamp desc"},
+		for i, c := range []struct {
+			logGroup string
+			wants    []string
+		}{
+			// Every failed task, from its task-state event: 137, 143 and failed-to-start write no run summary.
+			{failedTaskLogID(t, s), []string{"detail.containers.0.exitCode", "detail.stopCode", "detail.stoppedReason",
+				"detail.taskArn", "sort @timestamp desc"}},
+			{logGroupOf(t, s), []string{`filter msg = "run summary"`, "@timestamp", "exit_code", "contributions_created",
+				"duration_seconds", "error", "version", "sort @timestamp desc"}},
 		} {
 			eq(t, "view", ws[i]["view"], "table")
 			q, _ := ws[i]["query"].(string)
-			if !strings.HasPrefix(q, "SOURCE '${"+logGroup+"}' |") {
-				t.Errorf("the query does not read the task's log group %s: %q", logGroup, q)
+			if !strings.HasPrefix(q, "SOURCE '${"+c.logGroup+"}' |") {
+				t.Errorf("the query does not read the log group %s: %q", c.logGroup, q)
 			}
-			for _, want := range wants {
+			for _, want := range c.wants {
 				if !strings.Contains(q, want) {
 					t.Errorf("the query lacks %q: %q", want, q)
 				}
 			}
+		}
+		if q, _ := ws[0]["query"].(string); strings.Contains(q, "filter") {
+			t.Errorf("the last-failures table filters the failed tasks: %q", q)
 		}
 	})
 }

@@ -142,6 +142,7 @@ var nameProperties = map[string]string{
 	"AWS::ECS::Cluster":             "ClusterName",
 	"AWS::Events::Rule":             "Name",
 	"AWS::ECR::Repository":          "RepositoryName",
+	"AWS::Logs::ResourcePolicy":     "PolicyName",
 }
 
 // notNames are *Name properties that name nothing in the account.

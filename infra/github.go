@@ -49,10 +49,8 @@ type GitHubTrust struct {
 }
 
 var (
-	gitHubRepoPattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$`)
-	gitHubBranchPattern   = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,200}$`)
-	gitHubProviderPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):oidc-provider/` + regexp.QuoteMeta(GitHubOIDCHost) + `$`)
-	qualifierPattern      = regexp.MustCompile(`^[a-z0-9]{1,10}$`)
+	gitHubBranchPattern = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,200}$`)
+	qualifierPattern    = regexp.MustCompile(`^[a-z0-9]{1,10}$`)
 )
 
 // GitHubTrusts groups the environments by account: one trust per account
@@ -91,31 +89,29 @@ func (g GitHubTrust) WithDefaults() GitHubTrust {
 
 // Validate refuses anything that would widen the trust: wildcards, a repository
 // that is not owner/name, a provider that is not GitHub's or not this account's.
+// The repository, its ids and the provider follow the context's rules
+// (validate_context.go); the account is the one environment's, which the context checked.
 func (g GitHubTrust) Validate() error {
-	if !gitHubRepoPattern.MatchString(g.Repository) {
-		return fmt.Errorf("github: repository %q is not owner/name (no wildcards)", g.Repository)
+	if err := checkGitHubRepository(g.Repository); err != nil {
+		return err
 	}
 	if !gitHubBranchPattern.MatchString(g.Branch) || strings.Contains(g.Branch, "..") {
 		return fmt.Errorf("github: branch %q is not a plain branch name (no wildcards)", g.Branch)
-	}
-	if !accountPattern.MatchString(g.Account) || !regionPattern.MatchString(g.Region) {
-		return fmt.Errorf("github: the trust needs a 12-digit account and a region, not %q and %q", g.Account, g.Region)
 	}
 	if len(g.Environments) != 1 {
 		return fmt.Errorf("github: account %s hosts %d environments; the trust needs exactly one (docs/deploy.md, \"The trust boundary\")",
 			g.Account, len(g.Environments))
 	}
-	if (g.OwnerID == "") != (g.RepositoryID == "") || (g.OwnerID != "" && (!gitHubIDPattern.MatchString(g.OwnerID) || !gitHubIDPattern.MatchString(g.RepositoryID))) {
-		return fmt.Errorf("github: owner id %q and repository id %q are not both GitHub's numeric ids", g.OwnerID, g.RepositoryID)
+	if err := checkGitHubIDs(g.OwnerID, g.RepositoryID); err != nil {
+		return err
 	}
-	for _, e := range g.Environments {
-		if e.Account != g.Account || e.GitHubRoleName() == GitHubDiffRoleName {
-			return fmt.Errorf("github: environment %q cannot have a role in account %s", e.Name, g.Account)
-		}
+	e := g.Environments[0]
+	if e.Account != g.Account || e.GitHubRoleName() == GitHubDiffRoleName {
+		return fmt.Errorf("github: environment %q cannot have a role in account %s", e.Name, g.Account)
 	}
 	if p := g.ExistingProviderARN; p != "" {
-		if m := gitHubProviderPattern.FindStringSubmatch(p); m == nil || m[1] != g.Account {
-			return fmt.Errorf("github: %q is not the ARN of a %s OIDC provider in account %s", p, GitHubOIDCHost, g.Account)
+		if err := checkGitHubProvider(ContextEnvironments+"."+e.Name, p, g.Account); err != nil {
+			return err
 		}
 	}
 	if !qualifierPattern.MatchString(g.BootstrapQualifier) {

@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 type permission struct {
@@ -54,7 +56,7 @@ func environmentPermissions(stack awscdk.Stack, qualifier string, e Environment)
 	tasks, nagTasks := at.of("ecs", true, "task/"+e.ClusterName()+"/*")
 	taskRole, _ := at.of("iam", false, "role/"+e.TaskRoleName())
 	execRole, _ := at.of("iam", false, "role/"+e.ExecutionRoleName())
-	stackArn, nagStack := at.of("cloudformation", true, "stack/"+e.StackName()+"/*")
+	stackArn, nagStack := at.of("cloudformation", true, "stack/"+contract.StackName(e.Name)+"/*")
 	group, _ := at.of("logs", true, "log-group:"+e.LogGroupName())
 	streams, nagStreams := at.of("logs", true, "log-group:"+e.LogGroupName()+":*")
 

@@ -12,14 +12,8 @@ import (
 	"github.com/tally/uptime/internal/contract"
 )
 
-// Runbook sections the mails point to. docs/runbook.md has each as a "### " heading
-// (TestRunbookHasTheMailedSections), so a renamed heading fails the build, not the on-call.
-const (
-	RunbookTaskFailed  = "Task failed: the job exited non-zero"
-	RunbookNotStarted  = "Task failed to start"
-	RunbookFile        = "docs/runbook.md"
-	mailLookBackSecond = 7 * 24 * 3600 // the logs link's window: a mail read a week late still finds the run
-)
+// mailLookBackSecond is the logs link's window: a mail read a week late still finds the run.
+const mailLookBackSecond = 7 * 24 * 3600
 
 // mailTemplate is an EventBridge input transformer whose template is plain
 // text. The EventBridge API reference (InputTransformer) shows the form:
@@ -76,7 +70,7 @@ func taskFailedMail(stack awscdk.Stack, env Environment) mailTemplate {
 		runLogURL(stack, env, "<taskArn>"),
 		streamLine(env),
 		"",
-		fmt.Sprintf("Runbook: %s, section \"%s\"", RunbookFile, RunbookTaskFailed),
+		"Runbook: "+runbookRef(env.GitHubRepository, RunbookTaskFailed),
 		"First check: the exit code above, then the error sentence in the log.",
 	)
 	return mailTemplate{paths: map[string]string{
@@ -106,7 +100,7 @@ func notStartedMail(stack awscdk.Stack, env Environment) mailTemplate {
 		runLogURL(stack, env, "<taskArn>"),
 		streamLine(env),
 		"",
-		fmt.Sprintf("Runbook: %s, section \"%s\"", RunbookFile, RunbookNotStarted),
+		"Runbook: " + runbookRef(env.GitHubRepository, RunbookNotStarted),
 		"First check: the stopped reason above.",
 	}}
 }

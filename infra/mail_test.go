@@ -84,9 +84,10 @@ func mailFor(t *testing.T, s *synthesized, event any) string {
 	for id, c := range s.ofType("AWS::ECS::Cluster") {
 		clusterIDs[id], _ = props(c)["ClusterName"].(string)
 	}
+	// The first target is the topic; the second keeps the event for the dashboard (failedtasks.go).
 	targets := arr(props(s.res[fired[0]])["Targets"])
-	if len(targets) != 1 {
-		t.Fatalf("%s has %d targets, want 1", fired[0], len(targets))
+	if len(targets) != 2 {
+		t.Fatalf("%s has %d targets, want 2 (the mail and the failed-task log)", fired[0], len(targets))
 	}
 	it := obj(obj(targets[0])["InputTransformer"])
 	if obj(targets[0])["Input"] != nil {

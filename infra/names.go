@@ -1,17 +1,12 @@
 package main
 
-import (
-	"fmt"
-
-	"github.com/tally/uptime/internal/contract"
-)
+import "fmt"
 
 // The names derived from an environment's Name, all here: the runbook, the workflows, the
 // backfill script and the GitHub roles' policies name these resources without a reference into
 // the stack, so each is fixed and computed in one place.
 
-// StackName is the CloudFormation stack of this environment.
-func (e Environment) StackName() string { return contract.StackName(e.Name) }
+// The stack's name is contract.StackName(e.Name): the operator tools derive it too.
 
 // Family is the task definition family, also matched by the failure rules. The cluster, the
 // schedule and the dashboard carry the same name.
@@ -45,6 +40,9 @@ func (e Environment) GitHubRoleName() string { return "tally-uptime-github-" + e
 
 // LogGroupName is fixed so the runbook can name it; the stack output repeats it.
 func (e Environment) LogGroupName() string { return "/tally/uptime/" + e.Name }
+
+// FailedTaskLogGroupName keeps the task-state event of every failed task, for the dashboard.
+func (e Environment) FailedTaskLogGroupName() string { return e.LogGroupName() + "/failed-tasks" }
 
 // DefaultDatabaseURLParameter is the SSM parameter path used when the environment names none.
 func (e Environment) DefaultDatabaseURLParameter() string {

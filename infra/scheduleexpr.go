@@ -1,5 +1,11 @@
 package main
 
+// Kept, not replaced by a time of day: EventBridge Scheduler takes any cron, rate or at
+// expression, an operator may want one (twice a night, a DST-aware zone's quarter hour), and a
+// typo found here is a synth error instead of a CreateSchedule failure halfway through a
+// deploy. What the rest of the stack assumes is checked too: the missed-run alarm expects a
+// run every day (runsDaily).
+//
 // EventBridge Scheduler's schedule expressions, checked at synth time rather
 // than by CreateSchedule at deploy time. The rules are the Scheduler User
 // Guide's ("Schedule types on EventBridge Scheduler") and API reference's:
@@ -72,6 +78,24 @@ func checkScheduleExpression(expr string) error {
 	}
 	return errors.New("not an EventBridge Scheduler expression; use cron(minutes hours day-of-month month day-of-week year), " +
 		"rate(value unit) or at(yyyy-mm-ddThh:mm:ss), e.g. cron(0 2 * * ? *)")
+}
+
+// runsDaily reports whether a valid expression starts a run at least once every calendar day:
+// the missed-run alarm fires after two days without a successful run, so a weekly, monthly or
+// one-time schedule would page on its quiet days. In cron, any minutes and hours fire daily;
+// the days, month and year must not narrow it.
+func runsDaily(expr string) bool {
+	if m := cronPattern.FindStringSubmatch(expr); m != nil {
+		f := strings.Fields(m[1])
+		wild := func(s string) bool { return s == "*" || s == "?" }
+		return len(f) == 6 && wild(f[2]) && wild(f[4]) && f[3] == "*" && f[5] == "*"
+	}
+	if m := ratePattern.FindStringSubmatch(expr); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		perDay := map[byte]int{'m': 24 * 60, 'h': 24, 'd': 1}[m[2][0]]
+		return n <= perDay
+	}
+	return false
 }
 
 func checkCron(body string) error {

@@ -30,7 +30,7 @@ type UptimeStack struct {
 // WithDefaults and Validate.
 func NewUptimeStack(scope constructs.Construct, env Environment) *UptimeStack {
 	props := &awscdk.StackProps{
-		StackName:             jsii.String(env.StackName()),
+		StackName:             jsii.String(contract.StackName(env.Name)),
 		Description:           jsii.String(fmt.Sprintf("tally-uptime %s: the nightly Uptime contributions job on ECS Fargate", env.Name)),
 		TerminationProtection: jsii.Bool(env.TerminationProtection),
 	}
@@ -43,7 +43,7 @@ func NewUptimeStack(scope constructs.Construct, env Environment) *UptimeStack {
 			props.Env.Region = jsii.String(env.Region)
 		}
 	}
-	stack := awscdk.NewStack(scope, jsii.String(env.StackName()), props)
+	stack := awscdk.NewStack(scope, jsii.String(contract.StackName(env.Name)), props)
 	// For cost allocation: the monthly bill of each environment by tag.
 	awscdk.Tags_Of(stack).Add(jsii.String("project"), jsii.String("tally-uptime"), nil)
 	awscdk.Tags_Of(stack).Add(jsii.String("environment"), jsii.String(env.Name), nil)

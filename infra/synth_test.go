@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 func TestMain(m *testing.M) {
@@ -119,7 +121,7 @@ func synth(t *testing.T) map[string]*synthesized {
 					return err
 				}
 				assets := map[string]any{}
-				b, err := os.ReadFile(filepath.Join(dir, s.Env.StackName()+".assets.json"))
+				b, err := os.ReadFile(filepath.Join(dir, contract.StackName(s.Env.Name)+".assets.json"))
 				if err != nil {
 					return err
 				}

@@ -13,13 +13,13 @@ import (
 	"github.com/tally/uptime/internal/contract"
 )
 
-var (
-	emailPattern = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
-)
+var emailPattern = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 
 // Validate rejects a configuration that would synthesize but not deploy or
 // not run, with one sentence per violation (errors.Join). Call it on the
-// result of WithDefaults; NewStacks (main.go) does, for every environment.
+// result of WithDefaults; NewStacks (main.go) does, for every environment,
+// before checkDeployerValues. The context's own rules are validate_context.go's,
+// the network's validate_network.go's.
 func (e Environment) Validate() error {
 	var problems []string
 	for _, check := range []func() []string{e.identityProblems, e.scheduleProblems, e.taskProblems, e.networkProblems} {
@@ -57,6 +57,9 @@ func (e Environment) scheduleProblems() []string {
 	var p []string
 	if err := checkScheduleExpression(e.Schedule); err != nil {
 		p = append(p, fmt.Sprintf("schedule %q: %v", e.Schedule, err))
+	} else if !runsDaily(e.Schedule) {
+		p = append(p, fmt.Sprintf("schedule %q does not run every day; the missed-run alarm pages after two days without a run, "+
+			"so give one that does, e.g. cron(0 2 * * ? *) or rate(12 hours)", e.Schedule))
 	}
 	switch e.TimeZone {
 	case "":
@@ -114,37 +117,30 @@ func (e Environment) taskProblems() []string {
 	return nil
 }
 
-func (e Environment) networkProblems() []string {
-	var p []string
-	n := e.Network
-	if port := n.DatabasePort; port < 1 || port > 65535 {
-		p = append(p, fmt.Sprintf("database port %d is out of range", port))
-	}
-	if n.VpcID == "" {
-		if len(n.SubnetIDs) > 0 || n.DatabaseSecurityGroupID != "" || len(n.AvailabilityZones) > 0 {
-			p = append(p, "network: subnets, availability zones or a database security group need the VPC id too")
+// reservedDomains are the names RFC 2606 and RFC 6761 set aside for examples
+// and tests: mail to them is never delivered.
+var reservedDomains = []string{"example", "test", "invalid", "localhost", "example.com", "example.net", "example.org"}
+
+// reservedDomain reports whether the address's domain is, or is under, a reserved name.
+func reservedDomain(address string) bool {
+	_, domain, _ := strings.Cut(strings.ToLower(address), "@")
+	domain = strings.TrimSuffix(domain, ".")
+	for _, r := range reservedDomains {
+		if domain == r || strings.HasSuffix(domain, "."+r) {
+			return true
 		}
-		if e.Spot {
-			p = append(p, spotNeedsPrivateSubnets)
-		}
-		return p
 	}
-	if len(n.SubnetIDs) == 0 || len(n.AvailabilityZones) == 0 {
-		p = append(p, "network: an existing VPC needs its private subnet ids and availability zones")
-	} else if len(n.SubnetIDs)%len(n.AvailabilityZones) != 0 {
-		p = append(p, fmt.Sprintf("network: %d subnets cannot be spread evenly over %d availability zones",
-			len(n.SubnetIDs), len(n.AvailabilityZones)))
-	}
-	return p
+	return false
 }
 
-// spotNeedsPrivateSubnets: EventBridge Scheduler's AwsVpcConfiguration says of
-// AssignPublicIp "You can specify ENABLED only when LaunchType in
-// EcsParameters is set to FARGATE", and a Spot run names a capacity provider
-// instead of a launch type. Without a public IP, a task in the new VPC's
-// public subnets (no NAT gateway) reaches neither ECR, SSM nor CloudWatch Logs.
-var spotNeedsPrivateSubnets = strings.Join([]string{
-	"Spot needs an existing VPC: a Spot run cannot get a public IP, and without one the task cannot reach ECR,",
-	"SSM or CloudWatch Logs from the new VPC's public subnets; give the VPC id and private subnets with a route",
-	"(a NAT gateway or VPC endpoints), or turn Spot off",
-}, " ")
+// checkDeployerValues refuses placeholders and database paths wider than the
+// database, whether they came from the context or from environments.go. Apart from
+// Validate because the tests' own environments use example.com-style addresses.
+func (e Environment) checkDeployerValues() error {
+	for _, a := range e.AlarmEmails {
+		if reservedDomain(a) {
+			return fmt.Errorf("environment %q: alarm e-mail %q is in a reserved example domain that never receives mail; give a real address", e.Name, a)
+		}
+	}
+	return e.checkDatabaseCIDR()
+}

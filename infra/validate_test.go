@@ -110,3 +110,57 @@ func TestFargateSizesOfTheTable(t *testing.T) {
 		}
 	}
 }
+
+// TestPlaceholdersRefused: the reserved example domains, and database paths
+// wider than a database, never reach a template.
+func TestPlaceholdersRefused(t *testing.T) {
+	for _, addr := range []string{"uptime-alerts@tally.example", "a@example.com", "a@mail.example.org", "a@example.net",
+		"a@x.test", "a@x.invalid", "a@localhost", "A@EXAMPLE.COM", "a@example.com."} {
+		e := Environment{Name: "qa", AlarmEmails: []string{"ok@acme-corp.io", addr}}
+		err := e.checkDeployerValues()
+		if err == nil || !strings.Contains(err.Error(), "reserved example domain") {
+			t.Errorf("%s: %v", addr, err)
+		}
+	}
+	for _, addr := range []string{"oncall@acme-corp.io", "a@example.community", "a@notexample.com", "a@testing.io"} {
+		if err := (Environment{Name: "qa", AlarmEmails: []string{addr}}).checkDeployerValues(); err != nil {
+			t.Errorf("%s refused: %v", addr, err)
+		}
+	}
+	for cidr, want := range map[string]string{
+		"0.0.0.0/0":       "wider than /16",
+		"10.0.0.0/8":      "wider than /16",
+		"52.95.110.7/24":  "host bits",
+		"52.95.110.7":     "not an IPv4 CIDR",
+		"2001:db8::/64":   "not an IPv4 CIDR",
+		"52.95.110.7/32":  "",
+		"10.20.0.0/16":    "",
+		"172.31.5.128/25": "",
+	} {
+		err := (Environment{Name: "qa", Network: Network{DatabaseCIDR: cidr}}).checkDeployerValues()
+		if (want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), want)) {
+			t.Errorf("databaseCidr %s: %v, want %q", cidr, err, want)
+		}
+	}
+	// Through NewStacks, as the app builds them.
+	if _, err := NewStacks(nil, []Environment{{Name: "qa", AlarmEmails: []string{"a@tally.example"}}}); err == nil {
+		t.Error("NewStacks accepted a reserved domain")
+	}
+}
+
+// The missed-run alarm pages after two days without a run: a valid expression that skips days
+// is refused, one that runs daily or more often is not.
+func TestScheduleRunsEveryDay(t *testing.T) {
+	for expr, daily := range map[string]bool{
+		DefaultSchedule: true, "cron(0/15 * * * ? *)": true, "cron(5 */2 ? * * *)": true, "cron(0 1,13 * * ? *)": true,
+		"rate(1 day)": true, "rate(12 hours)": true, "rate(24 hours)": true, "rate(90 minutes)": true,
+		"cron(30 3 ? * MON-FRI *)": false, "cron(0 2 L * ? *)": false, "cron(0 2 * JAN ? *)": false, "cron(0 2 * * ? 2027)": false,
+		"rate(2 days)": false, "rate(25 hours)": false, "rate(1441 minutes)": false, "at(2027-01-31T02:00:00)": false,
+	} {
+		e := Environment{Name: "qa", AlarmEmails: []string{"x@y.example"}, Schedule: expr}
+		got := violations(e.WithDefaults().Validate())
+		if daily != (len(got) == 0) || (!daily && (len(got) != 1 || !strings.Contains(got[0], "does not run every day"))) {
+			t.Errorf("%s: %q, want daily=%v", expr, got, daily)
+		}
+	}
+}
