@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 func TestAwsTargetScriptNamesTheStacksRoles(t *testing.T) {
@@ -27,7 +29,7 @@ func TestAwsTargetScriptNamesTheStacksRoles(t *testing.T) {
 		eq(t, env+" deploy", []any{out, err}, []any{"region=eu-west-1\nrole=arn:aws:iam::" + account + ":role/" +
 			Environment{Name: env}.GitHubRoleName() + "\n", nil})
 		out, err = run(env, "diff")
-		eq(t, env+" diff", []any{out, err}, []any{"region=eu-west-1\nrole=arn:aws:iam::" + account + ":role/" + GitHubDiffRoleName + "\n", nil})
+		eq(t, env+" diff", []any{out, err}, []any{"region=eu-west-1\nrole=arn:aws:iam::" + account + ":role/" + contract.GitHubDiffRoleName + "\n", nil})
 	}
 	for _, args := range [][]string{{"qa", "deploy"}, {"prod", "admin"}, {"Prod", "deploy"}, {"prod"}} {
 		out, err := run(args...)

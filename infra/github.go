@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/tally/uptime/internal/contract"
 )
 
 // GitHub's OIDC issuer and the audience aws-actions/configure-aws-credentials asks for.
@@ -17,10 +19,7 @@ const (
 	GitHubOIDCHost     = "token.actions.githubusercontent.com"
 	GitHubOIDCAudience = "sts.amazonaws.com"
 	// GitHubStackPrefix + account id is the trust stack of one account.
-	GitHubStackPrefix = "TallyUptime-github-"
-	// GitHubDiffRoleName is the read-only role of `cdk diff`; fixed, like the
-	// environments' roles, so the workflows can name it from the account id.
-	GitHubDiffRoleName        = "tally-uptime-github-diff"
+	GitHubStackPrefix         = "TallyUptime-github-"
 	DefaultGitHubBranch       = "main"
 	DefaultBootstrapQualifier = "hnb659fds" // CDK's default; `cdk bootstrap --qualifier` changes it
 )
@@ -106,7 +105,7 @@ func (g GitHubTrust) Validate() error {
 		return err
 	}
 	e := g.Environments[0]
-	if e.Account != g.Account || e.GitHubRoleName() == GitHubDiffRoleName {
+	if e.Account != g.Account || e.GitHubRoleName() == contract.GitHubDiffRoleName {
 		return fmt.Errorf("github: environment %q cannot have a role in account %s", e.Name, g.Account)
 	}
 	if p := g.ExistingProviderARN; p != "" {
@@ -201,7 +200,7 @@ func NewGitHubStack(scope constructs.Construct, trust GitHubTrust) (*GitHubStack
 			environmentPermissions(stack, trust.BootstrapQualifier, e))
 		outputs = append(outputs, [3]string{sid + "RoleArn", *g.Roles[e.Name].RoleArn(), "The role of the GitHub environment " + e.Name})
 	}
-	g.DiffRole = g.newRole("DiffRole", GitHubDiffRoleName, trust.DiffSubjects(),
+	g.DiffRole = g.newRole("DiffRole", contract.GitHubDiffRoleName, trust.DiffSubjects(),
 		fmt.Sprintf("GitHub Actions of %s, pull requests and %s: cdk diff through the read-only CDK lookup role", trust.Repository, trust.Branch),
 		diffPermissions(stack, trust))
 	outputs = append(outputs, [3]string{"DiffRoleArn", *g.DiffRole.RoleArn(), "The role of the cdk diff job"})

@@ -1,6 +1,10 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/tally/uptime/internal/contract"
+)
 
 // The names derived from an environment's Name, all here: the runbook, the workflows, the
 // backfill script and the GitHub roles' policies name these resources without a reference into
@@ -36,10 +40,10 @@ func (e Environment) ExecutionRoleName() string { return e.Family() + "-executio
 
 // GitHubRoleName is the role of the GitHub environment of the same name: its
 // deploy and its backfills, nothing of any other environment.
-func (e Environment) GitHubRoleName() string { return "tally-uptime-github-" + e.Name }
+func (e Environment) GitHubRoleName() string { return contract.GitHubRoleName(e.Name) }
 
 // LogGroupName is fixed so the runbook can name it; the stack output repeats it.
-func (e Environment) LogGroupName() string { return "/tally/uptime/" + e.Name }
+func (e Environment) LogGroupName() string { return contract.LogGroupName(e.Name) }
 
 // FailedTaskLogGroupName keeps the task-state event of every failed task, for the dashboard.
 func (e Environment) FailedTaskLogGroupName() string { return e.LogGroupName() + "/failed-tasks" }

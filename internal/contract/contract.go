@@ -1,7 +1,9 @@
 // Package contract is what the uptime job and its infrastructure must agree on: the container's
 // name, the variables the task passes, the metrics the job publishes and the alarms watch, and
-// the exit codes the task reports and the failure mail explains. The job (job/), the CDK app
-// (infra/) and the operator tools (ops/) all read these values from here; a rename is one edit and the compiler finds every use.
+// the exit codes the task reports and the failure mail explains, the run summary record, and the
+// names an environment's stack, log group and GitHub roles take. The job (job/), the CDK app
+// (infra/) and the operator tools (ops/) all read these values from here; a rename is one edit
+// and the compiler finds every use.
 package contract
 
 import "strings"

@@ -36,3 +36,14 @@ const (
 	OutputCapacityProvider  = "CapacityProvider"
 	OutputJobEnvironment    = "JobEnvironment"
 )
+
+// LogGroupName is the job's log group in an environment: fixed, so that the runbook, the
+// dashboard and the operator tools name it without reading the stack.
+func LogGroupName(environment string) string { return "/tally/uptime/" + environment }
+
+// GitHubRoleName is the role a GitHub workflow of the environment of the same name assumes: its
+// deploy and its backfills. GitHubDiffRoleName is the read-only role of `cdk diff`, one per account.
+func GitHubRoleName(environment string) string { return "tally-uptime-github-" + environment }
+
+// GitHubDiffRoleName: see GitHubRoleName.
+const GitHubDiffRoleName = "tally-uptime-github-diff"

@@ -106,7 +106,7 @@ func list(ctx context.Context, d Deps, o options) error {
 	if err != nil {
 		return cli.Errorf(2, "%v", err)
 	}
-	group := "/tally/uptime/" + o.env
+	group := contract.LogGroupName(o.env)
 	// The record's whole line comes back, for ParseSummary: the fields a dry run names
 	// differently are read the one way the job writes them.
 	query := fmt.Sprintf("filter msg = %q\n| fields @timestamp, @message\n| sort @timestamp desc\n| limit %d", contract.SummaryMessage, o.count)

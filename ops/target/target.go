@@ -14,13 +14,6 @@ import (
 	"github.com/tally/uptime/ops/cli"
 )
 
-// The roles of infra's GitHub trust stacks (Environment.GitHubRoleName and GitHubDiffRoleName
-// in infra/names.go); infra/aws_target_test.go checks that this command names the same.
-const (
-	deployRolePrefix = "tally-uptime-github-"
-	diffRole         = "tally-uptime-github-diff"
-)
-
 var (
 	accountID = regexp.MustCompile(`^[0-9]{12}$`)
 	region    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
@@ -64,9 +57,9 @@ func lines(args []string, environments string) (string, error) {
 	role := ""
 	switch kind {
 	case "deploy":
-		role = deployRolePrefix + env
+		role = contract.GitHubRoleName(env)
 	case "diff":
-		role = diffRole
+		role = contract.GitHubDiffRoleName
 	default:
 		return "", cli.Errorf(2, "the role kind must be deploy or diff, not %q.", kind)
 	}
