@@ -38,13 +38,14 @@ psql_demo -1 "${history[@]}" -f testdata/sample.sql
 # Every row created after this moment is the job's.
 loaded=$(psql_demo -At -c "SELECT clock_timestamp()")
 
+echo "building the job (go build ./job; the first build on a machine compiles for up to a minute)..."
 go build -o "$bin_dir/job" ./job
 DATABASE_URL=$demo_url
 export DATABASE_URL UPTIME_ENVIRONMENT=demo
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "Dry run, verbose: the plan, one line per user with their days (nothing is written)"
+step "Dry run, verbose: the whole run, one line per user with their days, then rolled back (nothing is kept)"
 "$bin_dir/job" --dry-run --verbose
 
 step "The real run"
