@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/tally/uptime/internal/contract"
-	"github.com/tally/uptime/job/store"
+	"github.com/tally/uptime/job/connect"
 	"github.com/tally/uptime/job/uptime"
 )
 
 // config is everything one run is told, from flags and the environment.
 type config struct {
 	DatabaseURL string
+	Target      connect.Target // DatabaseURL, parsed
 	Environment string
 	Options     uptime.Options
 	Timeout     time.Duration
@@ -70,13 +71,13 @@ func parseConfig(args []string, env map[string]string, now time.Time) (config, e
 	if err != nil {
 		return cfg, err
 	}
-	target, err := store.ParseURL(cfg.DatabaseURL)
+	cfg.Target, err = connect.ParseURL(cfg.DatabaseURL)
 	if err != nil {
 		return cfg, &usageError{msg: err.Error()}
 	}
 	// The roots the server is verified against are configuration too: a missing or empty
 	// sslrootcert file is refused before the run, not found by its connection.
-	if err := target.CheckRoots(); err != nil {
+	if err := cfg.Target.CheckRoots(); err != nil {
 		return cfg, &usageError{msg: err.Error()}
 	}
 	return cfg, nil

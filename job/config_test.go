@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tally/uptime/internal/contract"
+	"github.com/tally/uptime/job/connect"
 	"github.com/tally/uptime/job/uptime"
 )
 
@@ -38,10 +39,20 @@ func withURL(env map[string]string) map[string]string {
 	return out
 }
 
+// parsedURL is raw read as parseConfig reads DATABASE_URL.
+func parsedURL(raw string) connect.Target {
+	t, err := connect.ParseURL(raw)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
 // defaults is the config of a run given nothing but DATABASE_URL; edit changes it.
 func defaults(edit func(*config)) config {
 	cfg := config{
 		DatabaseURL:  testURL,
+		Target:       parsedURL(testURL),
 		Environment:  "local",
 		Options:      uptime.Options{Points: 1, Now: testNow},
 		Timeout:      10 * time.Minute,
@@ -149,7 +160,9 @@ func TestParseConfig(t *testing.T) {
 			want: defaults(func(c *config) { c.Options.DryRun, c.Options.Points = true, 2 }),
 		},
 		{name: "postgresql scheme", env: map[string]string{"DATABASE_URL": "postgresql://u@localhost/tally"},
-			want: defaults(func(c *config) { c.DatabaseURL = "postgresql://u@localhost/tally" })},
+			want: defaults(func(c *config) {
+				c.DatabaseURL, c.Target = "postgresql://u@localhost/tally", parsedURL("postgresql://u@localhost/tally")
+			})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

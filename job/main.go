@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tally/uptime/job/store"
+	"github.com/tally/uptime/job/connect"
 	"github.com/tally/uptime/job/uptime"
 )
 
@@ -84,7 +84,7 @@ func configure(r *reporter, args []string, env map[string]string) (code int, don
 	case err != nil:
 		return r.report(uptime.Result{}, err, exitUsage), true
 	}
-	for _, name := range store.RootVariables {
+	for _, name := range connect.RootVariables {
 		if env[name] != "" { // set by someone who expected it to count, or hoped it would
 			r.log.Warn("variable ignored: the system's root certificates are read from fixed paths", "variable", name)
 		}

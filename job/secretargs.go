@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tally/uptime/job/store"
+	"github.com/tally/uptime/job/connect"
 )
 
 // Messages about a bad flag or variable quote its value, which helps with a typo but would print
@@ -19,7 +19,7 @@ func refuseSecretValues(args []string, env map[string]string) error {
 		return usagef("PQGO_DEBUG is set, which makes the PostgreSQL driver print the password and every message; unset it")
 	}
 	password := ""
-	if t, err := store.ParseURL(env[contract.DatabaseURLVariable]); err == nil {
+	if t, err := connect.ParseURL(env[contract.DatabaseURLVariable]); err == nil {
 		password = t.Password()
 	}
 	for i, arg := range args {
