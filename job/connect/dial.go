@@ -14,11 +14,11 @@ import (
 	"github.com/lib/pq"
 )
 
-// absentFile and absentCert are paths that cannot exist (/dev/null is not a directory). lib/pq
-// reads ~/.pgpass or $PGPASSFILE when the URL has no password (conn.go:270), and, with TLS,
-// ~/.postgresql/postgresql.crt and .key when sslcert is empty (ssl.go:195); a missing sslcert is
-// no certificate (ssl.go:201-205), and the key is then never looked at. The job's credentials
-// come from the URL only, and it presents no client certificate.
+// Paths that cannot exist (/dev/null is not a directory), for the files lib/pq v1.12.3 would read
+// otherwise: ~/.pgpass when the URL has no password (conn.go:270, internal/pgpass), and, with
+// TLS, ~/.postgresql/postgresql.crt and .key when sslcert is empty (ssl.go:195-197); a missing
+// sslcert is no client certificate (ssl.go:201-205), and the key is then never looked at. The
+// job's credentials come from the URL only, and it presents no client certificate.
 const (
 	absentFile = "/dev/null/pgpass"
 	absentCert = "/dev/null/postgresql.crt"
@@ -48,7 +48,8 @@ const defaultStartupLimit = 15 * time.Second
 // wait (--db-wait, how long the operator gives the database to answer) or shorter than
 // minAttempt. A server that accepts and never answers held the job for the whole connect_timeout
 // otherwise (lib/pq's startup does not watch the context), whatever --db-wait said. lib/pq sets it
-// as the connection's deadline right after dialing and clears it once started (conn.go:431-455).
+// as the connection's deadline right after dialing (conn.go:435-456), so it bounds the SSLRequest,
+// the handshake and the startup, and clears it once started (conn.go:302-304).
 func startupLimit(connectTimeout, wait time.Duration) time.Duration {
 	limit := connectTimeout
 	if limit == 0 {
@@ -68,7 +69,8 @@ type connector struct {
 }
 
 // Connector builds lib/pq's configuration field by field: lib/pq's own DSN parsing (pq.NewConfig)
-// would read PG* variables and service files, and pq.NewConnectorConfig reads none. life is the
+// would read PG* variables and service files; pq.NewConnectorConfig reads nothing
+// (connector.go:205-207). life is the
 // run: once it ends, connections have abandonAfter left. wait is --db-wait. The sql.DB opened with
 // it must be closed, which removes the TLS configuration registered with lib/pq.
 func (t Target) Connector(life context.Context, wait time.Duration) (driver.Connector, error) {
@@ -79,7 +81,8 @@ func (t Target) Connector(life context.Context, wait time.Duration) (driver.Conn
 		// Without TLS the dialer has checked that the path stays on this machine.
 		SSLMode:        pq.SSLModeDisable,
 		SSLNegotiation: pq.SSLNegotiationPostgres, // SSLRequest first: every PostgreSQL version answers it
-		// lib/pq sets the handshake's lowest version from here (ssl.go:121).
+		// lib/pq sets the handshake's lowest version from here (ssl.go:121). SSLSNI stays false:
+		// the registered ServerName, the URL's host, is the name both sent and verified (ssl.go:127).
 		SSLMinProtocolVersion: pq.SSLProtocolVersionTLS12,
 		ConnectTimeout:        startupLimit(t.ConnectTimeout, wait),
 		ClientEncoding:        "UTF8",
@@ -88,8 +91,9 @@ func (t Target) Connector(life context.Context, wait time.Duration) (driver.Conn
 		MaxProtocolVersion:    "3.0",
 	}}
 	if t.TLS {
-		// SSLRootCert stays empty: lib/pq then leaves the registered roots alone (ssl.go:237) and,
-		// in a pqgo- mode, does not look for ~/.postgresql/root.crt (ssl.go:75, connector.go:74).
+		// SSLRootCert stays empty: lib/pq then leaves the registered roots alone (ssl.go:237-239)
+		// and, in a pqgo- mode, does not look for ~/.postgresql/root.crt (ssl.go:75 and
+		// connector.go:74-79: useSSL is false for it). The URL's sslrootcert is read by rootPool.
 		cfg, err := t.tlsConfig()
 		if err != nil {
 			return nil, err
@@ -112,7 +116,7 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	pc.Dialer(d)
 	conn, err := pc.Connect(ctx)
 	if err != nil {
-		return nil, d.answer.Load().explain(err)
+		return nil, d.last.Load().explain(err)
 	}
 	return conn, nil
 }
@@ -131,9 +135,9 @@ type dialer struct {
 	target Target
 	tls    bool // lib/pq sends an SSLRequest first
 	life   context.Context
-	// answer is what the last connection made saw of the answer to the SSLRequest: Connect's own
+	// last is what the last connection made saw of the answer to the SSLRequest: Connect's own
 	// until it returns, after which lib/pq may dial again to send a cancel request.
-	answer atomic.Pointer[answer]
+	last atomic.Pointer[answer]
 }
 
 func (d *dialer) Dial(network, address string) (net.Conn, error) {
@@ -154,7 +158,7 @@ func (d *dialer) DialContext(ctx context.Context, _, _ string) (net.Conn, error)
 	}
 	if d.tls {
 		a := &answer{}
-		d.answer.Store(a)
+		d.last.Store(a)
 		conn = &answerConn{Conn: conn, answer: a}
 	}
 	return watch(d.life, conn), nil

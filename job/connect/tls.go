@@ -76,12 +76,13 @@ func rootPool(rootCert string) (*x509.CertPool, error) {
 }
 
 // tlsConfig is verify-full: the chain must reach one of the roots, and the certificate must name
-// the host the URL names (a DNS name, or an IP address in an IP SAN). lib/pq performs the
-// handshake with a clone of it (ssl.go:112-116, where sslmode=pqgo-<name> takes the registered
-// configuration and, unlike its other modes, adds no roots of its own), then sets MinVersion and
-// MaxVersion from the Config (ssl.go:121-122, hence SSLMinProtocolVersion in connector) and
-// Renegotiation, which a PostgreSQL server no longer asks for; Go keeps the server's certificate
-// unchanged across one.
+// the host the URL names (a DNS name, or an IP address in an IP SAN). lib/pq v1.12.3 performs the
+// handshake with a clone of it (ssl.go:112-116: sslmode=pqgo-<name> takes the registered
+// configuration and, unlike its other modes, adds no roots and skips no verification), after
+// setting MinVersion and MaxVersion from the Config (ssl.go:121-122, hence SSLMinProtocolVersion
+// in Connector) and Renegotiation (ssl.go:148), which PostgreSQL 9.5 and later never ask for and
+// across which Go refuses a changed certificate. The handshake runs on lib/pq's first write, the
+// startup message (ssl.go:150-167, conn.go:1028): a server that fails verification gets nothing.
 func (t Target) tlsConfig() (*tls.Config, error) {
 	pool, err := rootPool(t.RootCert)
 	if err != nil {
