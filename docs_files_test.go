@@ -61,7 +61,7 @@ func TestCodeMapCoversTheRepositoryEdges(t *testing.T) {
 		return false
 	}
 	var files []string
-	for _, glob := range []string{"scripts/*", "scripts/lib/*", "*.go", ".github/workflows/*", "job/store/certs/*"} {
+	for _, glob := range []string{"scripts/*", "scripts/lib/*", "*.go", ".github/workflows/*", "job/connect/certs/*"} {
 		m, _ := filepath.Glob(glob)
 		files = append(files, m...)
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-const embeddedBundle = "job/store/certs/rds-global-bundle.pem"
+const embeddedBundle = "job/connect/certs/rds-global-bundle.pem"
 
 // checkBundle runs scripts/check-rds-bundle.sh against url and returns its exit code and output.
 func checkBundle(t *testing.T, url string) (int, string) {

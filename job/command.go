@@ -9,7 +9,7 @@ import (
 
 	"github.com/tally/uptime/internal/contract"
 	"github.com/tally/uptime/job/config"
-	"github.com/tally/uptime/job/store"
+	"github.com/tally/uptime/job/connect"
 	"github.com/tally/uptime/job/uptime"
 )
 
@@ -52,7 +52,7 @@ func readConfig(r *reporter, args []string, env map[string]string) (code int, do
 	case err != nil:
 		return r.report(uptime.Result{}, err, contract.ExitUsage), true
 	}
-	for _, name := range store.RootVariables {
+	for _, name := range connect.RootVariables {
 		if env[name] != "" { // set by someone who expected it to count, or hoped it would
 			r.log.Warn("variable ignored: the system's root certificates are read from fixed paths", "variable", name)
 		}

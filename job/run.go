@@ -58,7 +58,7 @@ func executeRecovering(ctx context.Context, cfg config.Config, log *slog.Logger)
 // execute runs the generator in the run's transaction and commits it, unless this is a dry run.
 // An attempt that gave way to the app is tried again, as often as the deadline allows.
 func execute(ctx context.Context, cfg config.Config, log *slog.Logger) (uptime.Result, error) {
-	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DBWait, log)
+	db, err := store.Open(ctx, cfg.Target, cfg.DBWait, log)
 	if err != nil {
 		return uptime.Result{}, err
 	}

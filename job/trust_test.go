@@ -3,7 +3,7 @@ package main
 // The job binary started the way a RunTask override could start it: SSL_CERT_FILE or
 // SSL_CERT_DIR naming an impostor's certificate, or SSL_CERT_FILE=/proc/self/environ with the
 // certificate in another variable. The impostor, on loopback with a certificate for 127.0.0.1,
-// asks for the password in clear text once the job accepts its certificate. (job/store's
+// asks for the password in clear text once the job accepts its certificate. (job/connect's
 // TestSSLCert* do the same at a non-loopback address in a network namespace.)
 
 import (

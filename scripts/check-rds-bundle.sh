@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Compares the Amazon RDS CA bundle the job embeds (job/store/certs/rds-global-bundle.pem) with the
+# Compares the Amazon RDS CA bundle the job embeds (job/connect/certs/rds-global-bundle.pem) with the
 # one AWS publishes, and fails when they differ: the deploy workflow runs it before it deploys
 # anything, and docs/deploy.md has it run by hand before a manual deploy.
 #
@@ -15,7 +15,7 @@ export LC_ALL=C
 cd "$(dirname "$0")/.."
 
 url=${1:-https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem}
-bundle=job/store/certs/rds-global-bundle.pem
+bundle=job/connect/certs/rds-global-bundle.pem
 
 for tool in curl openssl; do
   command -v "$tool" >/dev/null 2>&1 || { echo "$tool is missing: install it and rerun." >&2; exit 2; }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Refreshes job/store/certs/rds-global-bundle.pem, the Amazon RDS CA bundle the job embeds to verify
+# Refreshes job/connect/certs/rds-global-bundle.pem, the Amazon RDS CA bundle the job embeds to verify
 # RDS servers (verify-full), from the URL AWS publishes it at. Run it when AWS announces new roots
 # (a new region, a CA rotation), then commit the file with the script's summary in the message.
 #
@@ -8,13 +8,13 @@
 # root is a reason to stop and check, never to overwrite. Added and removed roots are listed.
 #
 # Where the current copy came from, and how every deploy compares it with AWS's
-# (scripts/check-rds-bundle.sh): job/store/certs/README.md.
+# (scripts/check-rds-bundle.sh): job/connect/certs/README.md.
 set -euo pipefail
 export LC_ALL=C # sort, join and comm must agree on the order
 cd "$(dirname "$0")/.."
 
 url=https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
-bundle=job/store/certs/rds-global-bundle.pem
+bundle=job/connect/certs/rds-global-bundle.pem
 
 for tool in curl openssl awk; do
   command -v "$tool" >/dev/null 2>&1 || { echo "$tool is missing: install it and rerun." >&2; exit 1; }
@@ -56,4 +56,4 @@ fi
 echo "added:";   comm -13 <(cut -f2 "$work/old.txt") <(cut -f2 "$work/new.txt") | sed 's/^/  /'
 echo "removed:"; comm -23 <(cut -f2 "$work/old.txt") <(cut -f2 "$work/new.txt") | sed 's/^/  /'
 cp "$work/new.clean.pem" "$bundle"
-echo "$(wc -l <"$work/new.txt") roots; sha256 $(sha256sum "$bundle" | cut -d' ' -f1). Now run: go test -run TestRDSBundle ./job/store"
+echo "$(wc -l <"$work/new.txt") roots; sha256 $(sha256sum "$bundle" | cut -d' ' -f1). Now run: go test -run TestRDSBundle ./job/connect"

@@ -16,13 +16,14 @@ import (
 	"time"
 
 	"github.com/tally/uptime/internal/contract"
-	"github.com/tally/uptime/job/store"
+	"github.com/tally/uptime/job/connect"
 	"github.com/tally/uptime/job/uptime"
 )
 
 // Config is everything one run is told, from flags and the environment.
 type Config struct {
-	DatabaseURL string
+	// Target is DATABASE_URL, parsed once, here.
+	Target      connect.Target
 	Environment string
 	Options     uptime.Options
 	Timeout     time.Duration
@@ -59,7 +60,7 @@ const DefaultEnvironment = "local"
 // Parse reads flags, then fills every flag not given from its UPTIME_ variable, so a flag always
 // wins, and checks DATABASE_URL. now is the run's clock.
 func Parse(args []string, env map[string]string, now time.Time) (Config, error) {
-	target, urlErr := store.ParseURL(env[contract.DatabaseURLVariable])
+	target, urlErr := connect.ParseURL(env[contract.DatabaseURLVariable])
 	cfg, err := parseSettings(args, env, target.Password(), now)
 	if err != nil {
 		return cfg, err
@@ -67,6 +68,7 @@ func Parse(args []string, env map[string]string, now time.Time) (Config, error) 
 	if urlErr != nil {
 		return cfg, &UsageError{msg: urlErr.Error()}
 	}
+	cfg.Target = target
 	// The roots the server is verified against are configuration too: a missing or empty
 	// sslrootcert file is refused before the run, not found by its connection.
 	if err := target.CheckRoots(); err != nil {
@@ -141,7 +143,6 @@ func parseSettings(args []string, env map[string]string, password string, now ti
 // values --help shows, through each flag's DefValue.
 func defaults(env map[string]string, now time.Time) Config {
 	return Config{
-		DatabaseURL:  env[contract.DatabaseURLVariable],
 		Environment:  cmp.Or(env[contract.EnvironmentVariable], DefaultEnvironment),
 		Options:      uptime.Options{Points: 1, Now: now},
 		Timeout:      10 * time.Minute,

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tally/uptime/job/store"
+	"github.com/tally/uptime/job/connect"
 )
 
 // argSep separates the arguments in FuzzParseConfig's args, and the KEY=VALUE pairs in its env: a
@@ -103,8 +103,8 @@ func FuzzParseConfig(f *testing.F) {
 		if err := cfg.Options.Validate(); err != nil {
 			t.Fatalf("Parse(%q) accepted options that do not validate: %v", args, err)
 		}
-		if err := store.CheckURL(cfg.DatabaseURL); err != nil || cfg.DatabaseURL != env["DATABASE_URL"] {
-			t.Fatalf("parseConfig accepted DATABASE_URL %q: %v", cfg.DatabaseURL, err)
+		if want, err := connect.ParseURL(env["DATABASE_URL"]); err != nil || !reflect.DeepEqual(cfg.Target, want) {
+			t.Fatalf("parseConfig accepted DATABASE_URL as %v: %v", cfg.Target, err)
 		}
 		if cfg.Timeout <= 0 || cfg.Timeout > maxTimeout || cfg.DBWait < 0 || cfg.Options.Points < 1 || cfg.Environment == "" || !cfg.Options.Now.Equal(now) {
 			t.Fatalf("Parse(%q) accepted %+v", args, cfg)
@@ -141,7 +141,7 @@ func checkFuzzedError(t *testing.T, args []string, env map[string]string, err er
 	if printed == "" || strings.ContainsAny(printed, "\r\n") {
 		t.Fatalf("Parse(%q): the message is not one line: %q", args, printed)
 	}
-	target, perr := store.ParseURL(env["DATABASE_URL"])
+	target, perr := connect.ParseURL(env["DATABASE_URL"])
 	// A password of one or two characters is in most text; longer ones must never be printed.
 	if p := target.Password(); perr == nil && len(p) >= 3 && strings.Contains(printed, p) {
 		t.Fatalf("Parse(%q): the message shows the DATABASE_URL password %q: %q", args, p, printed)

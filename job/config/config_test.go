@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tally/uptime/internal/contract"
+	"github.com/tally/uptime/job/connect"
 	"github.com/tally/uptime/job/uptime"
 )
 
@@ -38,10 +39,19 @@ func withURL(env map[string]string) map[string]string {
 	return out
 }
 
+// parsedURL is raw read as Parse reads DATABASE_URL.
+func parsedURL(raw string) connect.Target {
+	t, err := connect.ParseURL(raw)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
 // defaults is the config of a run given nothing but DATABASE_URL; edit changes it.
 func defaultsWith(edit func(*Config)) Config {
 	cfg := Config{
-		DatabaseURL:  testURL,
+		Target:       parsedURL(testURL),
 		Environment:  "local",
 		Options:      uptime.Options{Points: 1, Now: testNow},
 		Timeout:      10 * time.Minute,
@@ -149,7 +159,7 @@ func TestParseConfig(t *testing.T) {
 			want: defaultsWith(func(c *Config) { c.Options.DryRun, c.Options.Points = true, 2 }),
 		},
 		{name: "postgresql scheme", env: map[string]string{"DATABASE_URL": "postgresql://u@localhost/tally"},
-			want: defaultsWith(func(c *Config) { c.DatabaseURL = "postgresql://u@localhost/tally" })},
+			want: defaultsWith(func(c *Config) { c.Target = parsedURL("postgresql://u@localhost/tally") })},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

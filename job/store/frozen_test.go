@@ -38,7 +38,7 @@ func TestLockWaitEndsAHolderStuckSending(t *testing.T) {
 	u.RawQuery = "sslmode=disable&application_name=stuck_run"
 
 	// The stalled run: the job's own session set-up, then a statement whose rows fill every buffer.
-	stalled, err = Open(context.Background(), u.String(), 0, quiet)
+	stalled, err = openURL(context.Background(), u.String(), 0, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestLockWaitEndsAHolderStuckSending(t *testing.T) {
 
 	// The next run of the same job: its application_name and role identify the holder as a run.
 	u.Host = serverHost
-	next, err := Open(context.Background(), u.String(), 0, quiet)
+	next, err := openURL(context.Background(), u.String(), 0, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

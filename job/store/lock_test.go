@@ -42,7 +42,7 @@ func TestLockWaitEndsAStaleHolder(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	_, alive := lockHolder(t, db, true) // a run whose job went silent inside its transaction
-	conn, err := Open(context.Background(), db.URL, 0, quiet)
+	conn, err := openURL(context.Background(), db.URL, 0, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestLockWaitSparesALiveHolder(t *testing.T) {
 			t.Parallel()
 			db := testdb.New(t)
 			alive := c.setup(t, db)
-			conn, err := Open(context.Background(), db.URL, 0, quiet)
+			conn, err := openURL(context.Background(), db.URL, 0, quiet)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,7 +126,7 @@ func TestLockWaitGetsTheLockWhenReleased(t *testing.T) {
 	time.AfterFunc(time.Second, func() {
 		_, _ = conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", LockKey)
 	})
-	run, err := Open(context.Background(), db.URL, 0, quiet)
+	run, err := openURL(context.Background(), db.URL, 0, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,10 @@
-// Package store is the job's side of PostgreSQL that is not the generator's SQL: connecting
-// while the server may still be starting, the run's transaction and its lock, and the guard that
-// refuses to write into a schema the job does not understand.
+// Package store is the job's side of PostgreSQL that is not the generator's SQL: opening the run's
+// sessions (through job/connect) while the server may still be starting, the run's transaction
+// and its lock, and the guard that refuses to write into a schema the job does not understand.
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/tally/uptime/job/connect"
 )
 
 // LockKey is the advisory lock that keeps runs one at a time. Operators can find the holder with
@@ -29,23 +31,14 @@ const LockKey int64 = 1970303084 // "upti" in ASCII
 // ErrLocked means another run holds the lock.
 var ErrLocked = errors.New("another uptime run holds the lock; this run wrote nothing and stops")
 
-// CheckURL says whether databaseURL is a PostgreSQL URL the job can use, without ever repeating
-// any part of it: see ParseURL.
-func CheckURL(databaseURL string) error {
-	_, err := ParseURL(databaseURL)
-	return err
-}
-
-// Open connects to the server databaseURL names and keeps retrying, with backoff, for up to wait
-// while it is unreachable or starting. Errors that retrying cannot fix (authentication, a missing
-// database, a server that fails TLS verification) are returned at once. ctx is the run: once it
-// ends, the connection has abandonAfter left before every read and write fails.
-func Open(ctx context.Context, databaseURL string, wait time.Duration, log *slog.Logger) (*sqlx.DB, error) {
-	target, err := ParseURL(databaseURL)
-	if err != nil {
-		return nil, err
-	}
-	connector, err := target.connector(ctx, wait)
+// Open connects to target and keeps retrying, with backoff, for up to wait while it is
+// unreachable or starting. Errors that retrying cannot fix (authentication, a missing database, a
+// server that fails TLS verification) are returned at once. ctx is the run: once it ends, the
+// connection has a few seconds left before every read and write fails (connect.Target.Connector).
+func Open(ctx context.Context, target connect.Target, wait time.Duration, log *slog.Logger) (*sqlx.DB, error) {
+	// A run of the job is known by its application_name (lock.go ends only such sessions).
+	target.ApplicationName = cmp.Or(target.ApplicationName, ApplicationName)
+	connector, err := target.Connector(ctx, wait)
 	if err != nil {
 		return nil, fmt.Errorf("connect to the database (%s): %w", target, err)
 	}
@@ -105,7 +98,7 @@ func Transient(err error) bool {
 
 // permanent reports errors that another attempt cannot fix.
 func permanent(err error) bool {
-	if untrusted(err) {
+	if connect.Untrusted(err) {
 		return true
 	}
 	var pqErr *pq.Error

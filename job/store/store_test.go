@@ -13,11 +13,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/tally/uptime/internal/testdb"
+	"github.com/tally/uptime/job/connect"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// openURL is Open given DATABASE_URL's text, read as the job's configuration reads it.
+func openURL(ctx context.Context, databaseURL string, wait time.Duration, log *slog.Logger) (*sqlx.DB, error) {
+	target, err := connect.ParseURL(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	return Open(ctx, target, wait, log)
+}
 
 func TestCheckSchema(t *testing.T) {
 	cases := []struct {
@@ -78,12 +89,12 @@ func TestCheckSchema(t *testing.T) {
 func TestOneRunAtATime(t *testing.T) {
 	db := testdb.New(t)
 	ctx := context.Background()
-	first, err := Open(ctx, db.URL, 0, quiet)
+	first, err := openURL(ctx, db.URL, 0, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer first.Close()
-	second, err := Open(ctx, db.URL, 0, quiet)
+	second, err := openURL(ctx, db.URL, 0, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +119,7 @@ func TestBeginRunTellsTheServerTheDeadline(t *testing.T) {
 	db := testdb.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	conn, err := Open(ctx, db.URL, 0, quiet)
+	conn, err := openURL(ctx, db.URL, 0, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,13 +161,13 @@ func TestOpenRetriesUntilTheWaitEnds(t *testing.T) {
 	url := "postgres://tally:Hunter2Secret@" + closedPort(t) + "/tally?sslmode=disable"
 
 	start := time.Now()
-	_, err := Open(context.Background(), url, 0, quiet)
+	_, err := openURL(context.Background(), url, 0, quiet)
 	if err == nil || time.Since(start) > 2*time.Second {
 		t.Fatalf("no wait: err %v after %s, want a quick failure", err, time.Since(start))
 	}
 
 	start = time.Now()
-	_, err = Open(context.Background(), url, 1500*time.Millisecond, quiet)
+	_, err = openURL(context.Background(), url, 1500*time.Millisecond, quiet)
 	elapsed := time.Since(start)
 	if err == nil || elapsed < time.Second || elapsed > 5*time.Second {
 		t.Fatalf("1.5s wait: err %v after %s, want a failure after about 1.5s", err, elapsed)
@@ -170,7 +181,7 @@ func TestOpenGivesUpAtOnceOnAMissingDatabase(t *testing.T) {
 	db := testdb.New(t)
 	url := strings.Replace(db.URL, "/"+db.Name, "/no_such_database", 1)
 	start := time.Now()
-	_, err := Open(context.Background(), url, 30*time.Second, quiet)
+	_, err := openURL(context.Background(), url, 30*time.Second, quiet)
 	if err == nil || time.Since(start) > 5*time.Second {
 		t.Fatalf("err %v after %s, want a failure without retrying for 30s", err, time.Since(start))
 	}

@@ -1,4 +1,4 @@
-package store
+package connect_test
 
 // A server that cannot take the connection yet: a postmaster that cannot fork answers the
 // SSLRequest with an ErrorResponse. The job says so, retries within its wait, and sends nothing

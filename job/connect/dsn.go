@@ -1,4 +1,9 @@
-package store
+// Package connect is how the job reaches its PostgreSQL server: DATABASE_URL read into explicit
+// fields (dsn.go), the roots the server is verified against (the Amazon RDS bundle and the
+// system's, from fixed paths), and a connector on which lib/pq does verify-full TLS over a dialer
+// that goes only to that server, with keepalives and TCP_USER_TIMEOUT. Nothing else (PG*
+// variables, service, password or certificate files) changes where or how it connects.
+package connect
 
 import (
 	"fmt"
@@ -40,7 +45,7 @@ func (t Target) String() string {
 }
 
 // GoString keeps %#v from printing the password field.
-func (t Target) GoString() string { return "store.Target{" + t.String() + "}" }
+func (t Target) GoString() string { return "connect.Target{" + t.String() + "}" }
 
 // Unix reports whether the target is a Unix-domain socket.
 func (t Target) Unix() bool { return filepath.IsAbs(t.Host) }

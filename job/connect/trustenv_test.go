@@ -1,4 +1,4 @@
-package store
+package connect_test
 
 // An attacker who can set the task's variables (a RunTask override) but not DATABASE_URL: Go's
 // crypto/x509 adds the certificates SSL_CERT_FILE and SSL_CERT_DIR name to the system roots, and

@@ -1,4 +1,4 @@
-package store
+package connect_test
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package store
+package connect
 
 import (
 	"crypto/x509"

@@ -1,4 +1,4 @@
-package store
+package connect_test
 
 // An attacker on the network path: a fake PostgreSQL server at a non-loopback address, which either
 // refuses TLS (hoping for a cleartext startup) or presents a certificate of its own. The password
