@@ -42,8 +42,8 @@ const (
 func LogGroupName(environment string) string { return "/tally/uptime/" + environment }
 
 // GitHubRoleName is the role a GitHub workflow of the environment of the same name assumes: its
-// deploy and its backfills. GitHubDiffRoleName is the read-only role of `cdk diff`, one per account.
+// deploy and its backfills.
 func GitHubRoleName(environment string) string { return "tally-uptime-github-" + environment }
 
-// GitHubDiffRoleName: see GitHubRoleName.
+// GitHubDiffRoleName is the read-only role of `cdk diff`, one per account.
 const GitHubDiffRoleName = "tally-uptime-github-diff"

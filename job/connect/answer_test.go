@@ -28,7 +28,7 @@ func TestBytesAfterTheAnswerGoToTheHandshake(t *testing.T) {
 		if err != nil {
 			return
 		}
-		defer c.Close()
+		defer func() { _ = c.Close() }()
 		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 		request := make([]byte, len(sslRequest))
 		if _, err := io.ReadFull(c, request); err != nil {
