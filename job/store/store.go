@@ -122,7 +122,7 @@ func BeginRun(ctx context.Context, db *sqlx.DB) (*sqlx.Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin transaction: %w", err)
 	}
-	if err := configure(ctx, tx); err != nil {
+	if err := setSession(ctx, tx); err != nil {
 		tx.Rollback()
 		return nil, err
 	}
@@ -138,7 +138,7 @@ func BeginRun(ctx context.Context, db *sqlx.DB) (*sqlx.Tx, error) {
 	return tx, nil
 }
 
-func configure(ctx context.Context, tx *sqlx.Tx) error {
+func setSession(ctx context.Context, tx *sqlx.Tx) error {
 	settings := map[string]string{
 		"work_mem":     "64MB", // the anti-join and leaderboard sums stay in memory at 10k users × years
 		"lock_timeout": "0",
