@@ -7,10 +7,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"unicode"
 
 	"github.com/tally/uptime/internal/testdb"
 	"github.com/tally/uptime/job/store"
+
+	"github.com/tally/uptime/internal/markdown"
 )
 
 // runbookSQL is the SQL block that follows marker in the runbook.
@@ -129,34 +130,16 @@ func TestRunbookStartsWithTheQuickPath(t *testing.T) {
 	}
 }
 
-// githubAnchor is the fragment GitHub gives a heading: lower case, punctuation other than '-'
-// and '_' dropped, spaces turned into '-'.
-func githubAnchor(heading string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
-		switch {
-		case r == ' ':
-			b.WriteRune('-')
-		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
 // TestRunbookLinksResolve: every link to a section of the runbook, from the runbook itself and
 // from the other documents, names a heading it has.
 func TestRunbookLinksResolve(t *testing.T) {
-	if got := githubAnchor("Users held back (exit 5)"); got != "users-held-back-exit-5" {
-		t.Fatalf("githubAnchor: %q", got)
-	}
 	b, err := os.ReadFile(runbookPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	anchors := map[string]bool{}
 	for _, m := range regexp.MustCompile(`(?m)^#+ (.+)$`).FindAllStringSubmatch(string(b), -1) {
-		anchors[githubAnchor(m[1])] = true
+		anchors[markdown.Anchor(m[1])] = true
 	}
 	sources := map[string]*regexp.Regexp{
 		runbookPath:            regexp.MustCompile(`\]\(#([^)]+)\)`),

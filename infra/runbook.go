@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
-	"strings"
-	"unicode"
+
+	"github.com/tally/uptime/internal/markdown"
 )
 
 // RunbookFile is the on-call's runbook in the repository.
@@ -29,21 +29,5 @@ func runbookRef(repository, section string) string {
 	if repository == "" {
 		return fmt.Sprintf("%s, section \"%s\"", RunbookFile, section)
 	}
-	return fmt.Sprintf("https://github.com/%s/blob/%s/%s#%s", repository, DefaultGitHubBranch, RunbookFile, gitHubAnchor(section))
-}
-
-// gitHubAnchor is the fragment GitHub gives a Markdown heading: lower case, every character
-// but letters, digits, '-', '_' and spaces dropped, each space a '-'. (A repeated heading
-// gets a -1, -2 suffix; the runbook's linked headings are unique, which the test checks.)
-func gitHubAnchor(heading string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
-		switch {
-		case r == ' ':
-			b.WriteRune('-')
-		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
+	return fmt.Sprintf("https://github.com/%s/blob/%s/%s#%s", repository, DefaultGitHubBranch, RunbookFile, markdown.Anchor(section))
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tally/uptime/internal/markdown"
 )
 
 // runbookAnchors renders the runbook's headings (outside code fences) into GitHub's anchors,
@@ -31,7 +33,7 @@ func runbookAnchors(t *testing.T) map[string]bool {
 		if fenced || m == nil {
 			continue
 		}
-		a := gitHubAnchor(m[1])
+		a := markdown.Anchor(m[1])
 		if n := seen[a]; n > 0 {
 			seen[a]++
 			a += "-" + strconv.Itoa(n)
@@ -43,26 +45,11 @@ func runbookAnchors(t *testing.T) map[string]bool {
 	return anchors
 }
 
-// GitHub's rule, pinned by headings whose anchors GitHub shows: the test below would agree
-// with a wrong gitHubAnchor on both sides, so the function is checked on its own.
-func TestGitHubAnchor(t *testing.T) {
-	for heading, want := range map[string]string{
-		"Task failed: the job exited non-zero":     "task-failed-the-job-exited-non-zero",
-		"Duration: a run took more than 5 minutes": "duration-a-run-took-more-than-5-minutes",
-		"Users held back (exit 5)":                 "users-held-back-exit-5",
-		"Scheduler dead-letter queue not empty":    "scheduler-dead-letter-queue-not-empty",
-		"The `run summary`, and which build ran?":  "the-run-summary-and-which-build-ran",
-		"snake_case & C++":                         "snake_case--c",
-	} {
-		eq(t, heading, gitHubAnchor(heading), want)
-	}
-}
-
 func TestRunbookHasTheLinkedSections(t *testing.T) {
 	anchors := runbookAnchors(t)
 	seen := map[string]string{}
 	for _, heading := range runbookSections {
-		a := gitHubAnchor(heading)
+		a := markdown.Anchor(heading)
 		if !anchors[a] {
 			t.Errorf("%s has no heading %q (anchor #%s), which a mail or an alarm links to", RunbookFile, heading, a)
 		}
@@ -102,7 +89,7 @@ func TestMailsAndAlarmsLinkTheRunbook(t *testing.T) {
 			}
 		}
 		for key, heading := range want {
-			link := "https://github.com/" + exampleRepository + "/blob/main/docs/runbook.md#" + gitHubAnchor(heading)
+			link := "https://github.com/" + exampleRepository + "/blob/main/docs/runbook.md#" + markdown.Anchor(heading)
 			if !strings.Contains(texts[key], "Runbook: "+link) {
 				t.Errorf("%s %s does not link %s:\n%s", name, key, link, texts[key])
 			}
