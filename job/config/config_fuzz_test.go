@@ -15,11 +15,11 @@ import (
 // process's arguments and environment cannot hold a NUL byte, so any other byte can be fuzzed.
 const argSep = "\x00"
 
-// FuzzParseConfig: whatever the arguments and the environment, parseConfig does not panic and
+// FuzzParseConfig: whatever the arguments and the environment, Parse does not panic and
 // either returns a configuration the run can use or a usage error (or --help); what the job would
 // print of the error is one line and never shows the DATABASE_URL password.
 //
-//	go test ./job -run '^$' -fuzz FuzzParseConfig -fuzztime 60s
+//	go test ./job/config -run '^$' -fuzz FuzzParseConfig -fuzztime 60s
 func FuzzParseConfig(f *testing.F) {
 	const url = "DATABASE_URL=" + testURL
 	for _, seed := range []struct{ args, env string }{
