@@ -6,7 +6,7 @@ SELECT c.user_id, c.contribution_date::date
 FROM uptime_blocks AS b
 JOIN public.contributions_contribution AS c
   ON c.user_id = b.user_id AND c.contribution_type_id = $1 AND c.contribution_date IS NOT NULL
-WHERE b.rows > length(replace(b.days::bit(64)::text, '0', ''))
-  AND (c.contribution_date::date - DATE '0001-01-01') / 64 = b.block
+WHERE b.rows > length(replace(b.days::text, '0', ''))
+  AND (c.contribution_date::date - DATE '0001-01-01') / 512 = b.block
 GROUP BY c.user_id, c.contribution_date::date
 HAVING count(*) > 1
