@@ -1,8 +1,8 @@
--- Every user-day in the window that has no Uptime contribution yet. Each block the window touches
--- is read as text, '1' for a day with Uptime and '0' for one without; only the blocks with a '0'
--- in the window are opened up, and in those only the days up to the last '1' are looked at one by
--- one (when there is a '0' among them): the days after it are all missing and are listed as a
--- range. So a night with one new day per user costs one short range per user, whatever the history.
+-- Every user-day in the window that has no Uptime contribution yet. Only the blocks with a day
+-- missing in the window are opened up, and in those only the days up to the last with Uptime are
+-- looked at one by one (when one of them is missing): the days after it are all missing and are
+-- listed as a range. So a night with one new day per user costs one short range per user,
+-- whatever the history.
 --   $1 the window's first day (NULL: each user's start day)
 --   $2 the window's last day
 INSERT INTO uptime_missing (user_id, day)
@@ -21,18 +21,25 @@ window_blocks AS (
     CROSS JOIN LATERAL generate_series(w.lo / 512, w.hi / 512) AS b
     WHERE w.lo <= w.hi
 ),
--- The window's part of each block; a block without any Uptime is all '0'.
-parts AS (
-    SELECT wb.user_id, wb.block * 512 + wb.from_bit AS first,
-           substr(coalesce(ub.days::text, repeat('0', 512)), wb.from_bit + 1, wb.to_bit - wb.from_bit + 1) AS part
+-- The blocks with a day missing in the window, told from the complete ones by shifting the missing
+-- days (~days) so that only those from from_bit to to_bit stay, without turning bits into text.
+-- A block without any Uptime is all missing.
+gaps AS (
+    SELECT wb.user_id, wb.block, wb.from_bit, wb.to_bit, ub.days
     FROM window_blocks AS wb
     LEFT JOIN uptime_blocks AS ub USING (user_id, block)
+    WHERE ub.days IS NULL
+       OR (~ub.days << wb.from_bit) >> (511 - wb.to_bit + wb.from_bit) <> B'0'::bit(512)
 ),
+-- Their part in the window as text, '1' a day with Uptime and '0' one without.
 incomplete AS (
-    SELECT user_id, first, part,
+    SELECT user_id, block * 512 + from_bit AS first, part,
            length(rtrim(part, '0')) AS filled   -- the days up to the last with Uptime
-    FROM parts
-    WHERE strpos(part, '0') > 0
+    FROM (
+        SELECT user_id, block, from_bit,
+               substr(coalesce(days::text, repeat('0', 512)), from_bit + 1, to_bit - from_bit + 1) AS part
+        FROM gaps
+    ) AS g
 )
 SELECT i.user_id, DATE '0001-01-01' + (i.first + k) AS day
 FROM incomplete AS i
