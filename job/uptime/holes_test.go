@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+	"github.com/tally/uptime/internal/testdb"
 )
 
 // The scan must find every hole exactly, whatever the history's length: a day missing where
@@ -21,7 +22,9 @@ func TestHolesAreFoundExactly(t *testing.T) {
 			tl.uptimeOn(t, ada, d)
 		}
 	}
-	tl.uptimeOn(t, ada, day("2026-02-24").Add(9*time.Hour))
+	// The second row of 02-24 is a generated one: the run keeps one row a day and removes it.
+	tl.Contribution(t, testdb.Contribution{UserID: ada, TypeID: tl.uptime, Points: 1, Frozen: 1, Multiplier: "1.00",
+		Date: day("2026-02-24").Add(9 * time.Hour), Notes: "Auto-generated daily uptime for 2026-02-24"})
 
 	// Bob: every day from 2022-01-01 to 2026-02-27 (three 512-day blocks and parts of two more)
 	// but for holes on both sides of each block edge and one more, each offset by a doubled day.
@@ -56,6 +59,9 @@ func TestHolesAreFoundExactly(t *testing.T) {
 
 	res := tl.mustRun(t, Options{})
 
+	if res.DuplicatesRemoved != 1 {
+		t.Errorf("removed %d doubled rows, want 1 (ada's generated second row of 02-24)", res.DuplicatesRemoved)
+	}
 	tail := int(now.Sub(day("2026-02-28")).Hours()/24) + 1 // bob's days after his last: 02-28 to today
 	if want := int64(1 + 9 + len(holes) + tail); res.ContributionsCreated != want {
 		t.Errorf("created %d contributions, want %d (ada 1 hole + 9 days, bob %d holes + %d days)",

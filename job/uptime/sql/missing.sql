@@ -31,8 +31,9 @@ gaps AS (
     WHERE ub.days IS NULL
        OR (~ub.days << wb.from_bit) >> (511 - wb.to_bit + wb.from_bit) <> B'0'::bit(512)
 ),
--- Their part in the window as text, '1' a day with Uptime and '0' one without.
-incomplete AS (
+-- Their part in the window as text, '1' a day with Uptime and '0' one without. Materialized, so
+-- that the text is made once a block rather than once for each expression that reads it.
+incomplete AS MATERIALIZED (
     SELECT user_id, block * 512 + from_bit AS first, part,
            length(rtrim(part, '0')) AS filled   -- the days up to the last with Uptime
     FROM (

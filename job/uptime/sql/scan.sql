@@ -31,8 +31,8 @@ scanned AS (
     GROUP BY user_id, type_id, day / 512
 ),
 blocks AS (
-    INSERT INTO uptime_blocks (user_id, block, days, first_day, rows)
-    SELECT user_id, block, days, DATE '0001-01-01' + (block * 512 + strpos(days::text, '1') - 1), rows
+    INSERT INTO uptime_blocks (user_id, block, days, rows)
+    SELECT user_id, block, days, rows
     FROM scanned
     WHERE block IS NOT NULL
 )

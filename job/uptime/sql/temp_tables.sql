@@ -4,8 +4,7 @@ CREATE TEMP TABLE uptime_blocks (
     user_id   bigint NOT NULL,
     block     integer NOT NULL,
     days      bit(512) NOT NULL, -- bit n from the left set: the user has Uptime on day block * 512 + n
-    first_day date NOT NULL,
-    rows      bigint NOT NULL   -- Uptime rows in the block: more than its bits, and a day is doubled
+    rows      bigint NOT NULL    -- Uptime rows in the block: more than its bits, and a day is doubled
 ) ON COMMIT DROP;
 
 CREATE TEMP TABLE uptime_sums (
