@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks the job at Tally's scale on a throwaway PostgreSQL with default durability settings
 # and pg_stat_statements loaded, and prints one row per case: the job's time, the time of the same work
-# written by hand (internal/benchmark/floor.sql), their ratio, and memory. BENCH_LARGE=1 adds the 50,000-user
-# backfill (18M rows); BENCH_FILTER picks cases by the go test -bench pattern.
+# written by hand (internal/benchmark/floor.sql; floor_nightly.sql for the nightly cases), their ratio, and
+# memory. BENCH_LARGE=1 adds the 50,000-user backfill (18M rows), BENCH_HUGE=1 the 100,000-user nightly run
+# (36.5M rows); BENCH_FILTER picks cases by the go test -bench pattern.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/postgres.sh
@@ -11,7 +12,10 @@ source scripts/lib/postgres.sh
 command -v go >/dev/null 2>&1 || { echo "Go is missing: install Go 1.26 (https://go.dev/dl) and rerun." >&2; exit 1; }
 
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
-  start_throwaway_postgres shared_preload_libraries=pg_stat_statements shared_buffers=512MB max_wal_size=4GB
+  # Parallel query off for the job and the floor alike: on a shared two-core machine, workers
+  # measure the neighbours more than the SQL.
+  start_throwaway_postgres shared_preload_libraries=pg_stat_statements shared_buffers=512MB max_wal_size=4GB \
+    max_parallel_workers_per_gather=0
   export TEST_DATABASE_URL="$PG_URL"
 fi
 

@@ -10,13 +10,20 @@ import (
 	"github.com/tally/uptime/internal/testdb"
 )
 
-//go:embed floor.sql
-var floorSQL string
+var (
+	// The floor of every case but the nightly ones: one pass, then every missing day, holes
+	// included.
+	//go:embed floor.sql
+	floorSQL string
+	// The nightly floor: one grouped pass, then the days after each user's last (issue 21).
+	//go:embed floor_nightly.sql
+	floorNightlySQL string
+)
 
-// floorStatements are floor.sql's statements without their comment lines.
-func floorStatements() []string {
+// floorStatements are a floor's statements without their comment lines.
+func floorStatements(floor string) []string {
 	var out []string
-	for _, s := range strings.Split(floorSQL, ";\n") {
+	for _, s := range strings.Split(floor, ";\n") {
 		var lines []string
 		for _, line := range strings.Split(s, "\n") {
 			if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "--") {
@@ -30,8 +37,8 @@ func floorStatements() []string {
 	return out
 }
 
-// measureFloor runs floor.sql in one transaction on a fresh copy of seeded and commits.
-func measureFloor(b *testing.B, seeded *testdb.DB) run {
+// measureFloor runs the floor's SQL in one transaction on a fresh copy of seeded and commits.
+func measureFloor(b *testing.B, seeded *testdb.DB, floor string) run {
 	b.Helper()
 	db := seeded.Clone(b)
 	checkpoint(b, db)
@@ -56,7 +63,7 @@ func measureFloor(b *testing.B, seeded *testdb.DB) run {
 	defer tx.Rollback()
 	var r run
 	now, points := time.Now(), 1
-	for i, stmt := range floorStatements() {
+	for i, stmt := range floorStatements(floor) {
 		var args []any // each statement takes the parameters it mentions, in order
 		for j, a := range []any{now, points} {
 			if strings.Contains(stmt, fmt.Sprintf("$%d", j+1)) {
@@ -73,6 +80,6 @@ func measureFloor(b *testing.B, seeded *testdb.DB) run {
 	r.wall = time.Since(start)
 	r.backendMB = mem.Stop()
 	r.rows = contributions(b, db) - before
-	r.outcome = db.Outcome(b)
+	r.outcome = outcome(b, db)
 	return r
 }

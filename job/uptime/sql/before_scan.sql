@@ -6,4 +6,6 @@ WITH entries AS (
     SELECT user_id, coalesce(category_id, 0), total_points
     FROM public.leaderboard_leaderboardentry
 )
-SELECT coalesce(max(id), 0) FROM public.contributions_contribution
+-- The maximum in a subquery of its own: beside a CTE, PostgreSQL does not answer max() from the end of
+-- the primary key's index but reads all of it (0.4 s at 3.7M rows).
+SELECT (SELECT coalesce(max(id), 0) FROM public.contributions_contribution)

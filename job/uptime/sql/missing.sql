@@ -1,6 +1,8 @@
--- Every user-day in the window that has no Uptime contribution yet. Only blocks of 64 days with
--- a hole inside the window are opened up day by day, so a night with one new day per user costs
--- one block per user, not their whole history.
+-- Every user-day in the window that has no Uptime contribution yet. Only the blocks with a day
+-- missing in the window are opened up, and in those only the days up to the last with Uptime are
+-- looked at one by one (when one of them is missing): the days after it are all missing and are
+-- listed as a range. So a night with one new day per user costs one short range per user,
+-- whatever the history.
 --   $1 the window's first day (NULL: each user's start day)
 --   $2 the window's last day
 INSERT INTO uptime_missing (user_id, day)
@@ -13,23 +15,41 @@ WITH windows AS (
 -- Each block a user's window touches, with the bit range of it inside the window.
 window_blocks AS (
     SELECT w.user_id, b AS block,
-           greatest(w.lo - b * 64, 0) AS from_bit,
-           least(w.hi - b * 64, 63) AS to_bit
+           greatest(w.lo - b * 512, 0) AS from_bit,
+           least(w.hi - b * 512, 511) AS to_bit
     FROM windows AS w
-    CROSS JOIN LATERAL generate_series(w.lo / 64, w.hi / 64) AS b
+    CROSS JOIN LATERAL generate_series(w.lo / 512, w.hi / 512) AS b
     WHERE w.lo <= w.hi
 ),
-incomplete AS (
-    SELECT wb.user_id, wb.block, wb.from_bit, wb.to_bit, coalesce(ub.days, 0) AS days
+-- The blocks with a day missing in the window, told from the complete ones by shifting the missing
+-- days (~days) so that only those from from_bit to to_bit stay, without turning bits into text.
+-- A block without any Uptime is all missing.
+gaps AS (
+    SELECT wb.user_id, wb.block, wb.from_bit, wb.to_bit, ub.days
     FROM window_blocks AS wb
     LEFT JOIN uptime_blocks AS ub USING (user_id, block)
-    CROSS JOIN LATERAL (
-        -- bits from_bit to to_bit set; shifting twice keeps every shift below 64
-        SELECT ((-1)::bigint << wb.from_bit) & ~(((-1)::bigint << wb.to_bit) << 1) AS mask
-    ) AS m
-    WHERE coalesce(ub.days, 0) & m.mask <> m.mask
+    WHERE ub.days IS NULL
+       OR (~ub.days << wb.from_bit) >> (511 - wb.to_bit + wb.from_bit) <> B'0'::bit(512)
+),
+-- Their part in the window as text, '1' a day with Uptime and '0' one without. Materialized, so
+-- that the text is made once a block rather than once for each expression that reads it.
+incomplete AS MATERIALIZED (
+    SELECT user_id, block * 512 + from_bit AS first, part,
+           length(rtrim(part, '0')) AS filled   -- the days up to the last with Uptime
+    FROM (
+        SELECT user_id, block, from_bit,
+               substr(coalesce(days::text, repeat('0', 512)), from_bit + 1, to_bit - from_bit + 1) AS part
+        FROM gaps
+    ) AS g
 )
-SELECT i.user_id, DATE '0001-01-01' + (i.block * 64 + bit) AS day
+SELECT i.user_id, DATE '0001-01-01' + (i.first + k) AS day
 FROM incomplete AS i
-CROSS JOIN LATERAL generate_series(i.from_bit, i.to_bit) AS bit
-WHERE i.days & (1::bigint << bit) = 0
+CROSS JOIN LATERAL (
+    -- Holes before the last day with Uptime, looked for only when there is one.
+    SELECT k
+    FROM generate_series(0, i.filled - 1) AS k
+    WHERE strpos(left(i.part, i.filled), '0') > 0 AND substr(i.part, k + 1, 1) = '0'
+    UNION ALL
+    -- The days after it.
+    SELECT generate_series(i.filled, length(i.part) - 1)
+) AS g (k)

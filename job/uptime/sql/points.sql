@@ -8,7 +8,9 @@ SELECT s.user_id, s.type_id, s.points + CASE WHEN s.type_id = $1 THEN coalesce(n
 FROM uptime_sums AS s
 JOIN uptime_starts AS st USING (user_id)
 LEFT JOIN uptime_new_points AS n USING (user_id)
-WHERE NOT EXISTS (SELECT 1 FROM uptime_changed AS ch WHERE ch.user_id = s.user_id)
+-- NOT IN, a hashed subplan: the planner, sure that few users changed, made NOT EXISTS a nested
+-- loop that scanned uptime_changed once per row, 60 ms with none changed. (No NULLs on either side.)
+WHERE s.user_id NOT IN (SELECT user_id FROM uptime_changed)
 UNION ALL
 SELECT user_id, type_id, points
 FROM uptime_recount

@@ -1,11 +1,10 @@
 -- Scratch tables for one run; they vanish with its transaction. Days are numbered from
--- 0001-01-01 so that day / 64 and day % 64 split them into 64-day blocks and bit positions.
+-- 0001-01-01 so that day / 512 and day % 512 split them into 512-day blocks and bit positions.
 CREATE TEMP TABLE uptime_blocks (
     user_id   bigint NOT NULL,
     block     integer NOT NULL,
-    days      bigint NOT NULL,  -- bit n set: the user has Uptime on day block * 64 + n
-    first_day date NOT NULL,
-    rows      bigint NOT NULL   -- Uptime rows in the block: more than its bits, and a day is doubled
+    days      bit(512) NOT NULL, -- bit n from the left set: the user has Uptime on day block * 512 + n
+    rows      bigint NOT NULL    -- Uptime rows in the block: more than its bits, and a day is doubled
 ) ON COMMIT DROP;
 
 CREATE TEMP TABLE uptime_sums (
