@@ -13,11 +13,17 @@ import (
 var (
 	// The floor of every case but the nightly ones: one pass, then every missing day, holes
 	// included.
-	//go:embed floor.sql
-	floorSQL string
+	floorSQL = floorBackfillPlan + floorWrite
 	// The nightly floor: one grouped pass, then the days after each user's last (issue 21).
+	floorNightlySQL = floorNightlyPlan + floorWrite
+
+	//go:embed floor.sql
+	floorBackfillPlan string
 	//go:embed floor_nightly.sql
-	floorNightlySQL string
+	floorNightlyPlan string
+	// The floors' common end: the insert, the totals and the ranks.
+	//go:embed floor_write.sql
+	floorWrite string
 )
 
 // floorStatements are a floor's statements without their comment lines.
