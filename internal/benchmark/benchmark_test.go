@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -217,7 +218,33 @@ func statementCounter(b *testing.B, db *testdb.DB) func() int64 {
 		if err != nil {
 			return -1
 		}
+		logTopStatements(b, db)
 		return n
+	}
+}
+
+// logTopStatements logs, with BENCH_TOP=N, the job's N statements that took the server longest
+// in all: where a case's time goes, statement by statement.
+func logTopStatements(b *testing.B, db *testdb.DB) {
+	top, err := strconv.Atoi(os.Getenv("BENCH_TOP"))
+	if err != nil || top <= 0 {
+		return
+	}
+	var rows []struct {
+		Calls int64   `db:"calls"`
+		MS    float64 `db:"ms"`
+		Query string  `db:"query"`
+	}
+	if err := db.Select(&rows, `
+		SELECT calls, round(total_exec_time::numeric, 1)::float8 AS ms, left(regexp_replace(query, '\s+', ' ', 'g'), 100) AS query
+		FROM pg_stat_statements
+		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+		ORDER BY total_exec_time DESC LIMIT $1`, top); err != nil {
+		b.Logf("top statements: %v", err)
+		return
+	}
+	for _, r := range rows {
+		b.Logf("%8.1f ms %4d× %s", r.MS, r.Calls, r.Query)
 	}
 }
 
