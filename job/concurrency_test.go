@@ -118,12 +118,9 @@ type writerRun struct {
 	window  int // when > 0, the job fills only the first window days of the history (--from, --to)
 }
 
-// args are the job's flags for wr. A backfill gives way whenever the admin deletes a user it
-// inserted days for (the delete's foreign-key check waits on the run's rows), and starts again:
-// on two cores shared with the rest of the suite an attempt takes 4-5 s, and a 25 s deadline
-// sometimes ran out between the writers' deletes.
+// args are the job's flags for wr.
 func (wr writerRun) args() []string {
-	args := []string{"--timeout", "60s"}
+	args := []string{"--timeout", "25s"}
 	if wr.window > 0 {
 		from := time.Now().UTC().AddDate(0, 0, -wr.scale.HistoryFrom)
 		args = append(args, "--from", from.Format("2006-01-02"), "--to", from.AddDate(0, 0, wr.window-1).Format("2006-01-02"))
