@@ -140,7 +140,7 @@ func measureJob(b *testing.B, seeded *testdb.DB) (run, int64, int64) {
 
 	r := run{wall: wall, backendMB: mem.Stop()}
 	r.rows = contributions(b, db) - before
-	r.outcome = outcome(b, db)
+	r.outcome = db.Outcome(b)
 	return r, countStatements(), rssKB
 }
 
@@ -246,26 +246,4 @@ func logTopStatements(b *testing.B, db *testdb.DB) {
 	for _, r := range rows {
 		b.Logf("%8.1f ms %4d× %s", r.MS, r.Calls, r.Query)
 	}
-}
-
-// outcome is testdb's Outcome digested one user at a time: Outcome's single string of every row
-// passes PostgreSQL's 1 GB limit at 36.5M rows (the 100,000-user case). Same rows, same digest.
-func outcome(b *testing.B, db *testdb.DB) string {
-	b.Helper()
-	var contributions, entries string
-	err := db.QueryRow(`
-		SELECT (SELECT md5(coalesce(string_agg(h, E'\n' ORDER BY user_id), ''))
-		        FROM (SELECT user_id,
-		                     md5(string_agg(concat_ws('|', user_id, contribution_type_id, points, frozen_global_points,
-		                                              multiplier_at_creation, contribution_date, notes), E'\n'
-		                                    ORDER BY contribution_type_id, contribution_date, notes, points)) AS h
-		              FROM contributions_contribution
-		              GROUP BY user_id) AS u),
-		       (SELECT md5(coalesce(string_agg(concat_ws('|', user_id, coalesce(category_id, 0), total_points, rank), E'\n'
-		                                       ORDER BY user_id, category_id NULLS FIRST), ''))
-		        FROM leaderboard_leaderboardentry)`).Scan(&contributions, &entries)
-	if err != nil {
-		b.Fatalf("outcome: %v", err)
-	}
-	return contributions + "/" + entries
 }

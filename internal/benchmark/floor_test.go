@@ -86,6 +86,6 @@ func measureFloor(b *testing.B, seeded *testdb.DB, floor string) run {
 	r.wall = time.Since(start)
 	r.backendMB = mem.Stop()
 	r.rows = contributions(b, db) - before
-	r.outcome = outcome(b, db)
+	r.outcome = db.Outcome(b)
 	return r
 }
