@@ -22,6 +22,11 @@ import (
 
 var jobBinary string
 
+// baselineBinary, from BENCH_BASELINE (scripts/bench.sh builds it from a git revision), is a
+// second job measured on its own copy of each seed, between the job and the floor: a change's
+// before and after on the same data, back to back. Empty: none.
+var baselineBinary = os.Getenv("BENCH_BASELINE")
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "uptime-bench")
 	if err != nil {
@@ -86,11 +91,19 @@ func BenchmarkJob(b *testing.B) {
 			if err := seeded.DB.Close(); err != nil { // a database is copied only while nobody is connected
 				b.Fatal(err)
 			}
-			var job, floor run
+			var job, floor, baseline run
 			var statements, rssKB int64
 			var jobBackend, floorBackend float64
 			for range b.N {
-				j, n, kB := measureJob(b, seeded)
+				j, n, kB := measureJob(b, seeded, jobBinary)
+				if baselineBinary != "" {
+					base, _, _ := measureJob(b, seeded, baselineBinary)
+					if base.rows != j.rows || base.outcome != j.outcome {
+						b.Fatalf("the job and the baseline left different data: %d and %d rows", j.rows, base.rows)
+					}
+					baseline.wall += base.wall
+					baseline.backendMB = max(baseline.backendMB, base.backendMB)
+				}
 				f := measureFloor(b, seeded, c.floor)
 				if j.rows != f.rows || j.outcome != f.outcome {
 					b.Fatalf("the job and the floor left different data: %d and %d rows", j.rows, f.rows)
@@ -110,6 +123,11 @@ func BenchmarkJob(b *testing.B) {
 			b.ReportMetric(jobBackend, "backend-MB")
 			b.ReportMetric(floorBackend, "floor-backend-MB")
 			b.ReportMetric(float64(statements)/float64(b.N), "statements")
+			if baselineBinary != "" {
+				b.ReportMetric(baseline.wall.Seconds()/float64(b.N), "baseline-s")
+				b.ReportMetric(baseline.wall.Seconds()/floor.wall.Seconds(), "baseline-ratio")
+				b.ReportMetric(baseline.backendMB, "baseline-backend-MB")
+			}
 		})
 	}
 }
@@ -118,9 +136,9 @@ func BenchmarkJob(b *testing.B) {
 // process.
 const benchApp = "uptime_bench"
 
-// measureJob runs the job binary on a fresh copy of seeded; the benchmark's timer runs only
+// measureJob runs a job binary on a fresh copy of seeded; the benchmark's timer runs only
 // around the job. It returns the run, the statements it sent and the job's peak RSS in kB.
-func measureJob(b *testing.B, seeded *testdb.DB) (run, int64, int64) {
+func measureJob(b *testing.B, seeded *testdb.DB, binary string) (run, int64, int64) {
 	b.Helper()
 	db := seeded.Clone(b)
 	checkpoint(b, db)
@@ -134,7 +152,7 @@ func measureJob(b *testing.B, seeded *testdb.DB) (run, int64, int64) {
 
 	b.StartTimer()
 	start := time.Now()
-	rssKB := runJob(b, jobURL(b, db.URL))
+	rssKB := runJob(b, binary, jobURL(b, db.URL))
 	wall := time.Since(start)
 	b.StopTimer()
 
@@ -160,9 +178,9 @@ func jobURL(b *testing.B, dbURL string) string {
 // instead of 0.5 s: on the shared two-core machine the phase of a 10,000-user run often takes
 // longer than 0.5 s, and the run then lets go and tries again until it fits, which measures the
 // neighbours and the retry policy rather than the work.
-func runJob(b *testing.B, dbURL string) int64 {
+func runJob(b *testing.B, binary, dbURL string) int64 {
 	b.Helper()
-	cmd := exec.Command(jobBinary, "--timeout", "60m", "--locked-budget", "10s")
+	cmd := exec.Command(binary, "--timeout", "60m", "--locked-budget", "10s")
 	cmd.Env = []string{"DATABASE_URL=" + dbURL, "UPTIME_ENVIRONMENT=bench"}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -10,12 +10,12 @@ WITH suspect AS (
     SELECT user_id, block
     FROM (
         SELECT b.user_id, b.block, b.days, b.rows,
-               greatest(s.first_day - DATE '0001-01-01' - b.block * 512, 0) AS lo
+               greatest(s.first_day - DATE '0001-01-01' - b.block * 128, 0) AS lo
         FROM uptime_blocks AS b
         JOIN uptime_starts AS s USING (user_id)
     ) AS b
     WHERE CASE
-        WHEN b.lo + b.rows <= 512 AND (~b.days << b.lo) >> (512 - b.rows::integer) = B'0'::bit(512) THEN false
+        WHEN b.lo + b.rows <= 128 AND (~b.days << b.lo) >> (128 - b.rows::integer) = B'0'::bit(128) THEN false
         ELSE b.rows > length(replace(b.days::text, '0', ''))
     END
 )
@@ -23,6 +23,6 @@ SELECT c.user_id, c.contribution_date::date
 FROM suspect AS b
 JOIN public.contributions_contribution AS c
   ON c.user_id = b.user_id AND c.contribution_type_id = $1 AND c.contribution_date IS NOT NULL
-WHERE (c.contribution_date::date - DATE '0001-01-01') / 512 = b.block
+WHERE (c.contribution_date::date - DATE '0001-01-01') / 128 = b.block
 GROUP BY c.user_id, c.contribution_date::date
 HAVING count(*) > 1

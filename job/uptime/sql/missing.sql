@@ -15,10 +15,10 @@ WITH windows AS (
 -- Each block a user's window touches, with the bit range of it inside the window.
 window_blocks AS (
     SELECT w.user_id, b AS block,
-           greatest(w.lo - b * 512, 0) AS from_bit,
-           least(w.hi - b * 512, 511) AS to_bit
+           greatest(w.lo - b * 128, 0) AS from_bit,
+           least(w.hi - b * 128, 127) AS to_bit
     FROM windows AS w
-    CROSS JOIN LATERAL generate_series(w.lo / 512, w.hi / 512) AS b
+    CROSS JOIN LATERAL generate_series(w.lo / 128, w.hi / 128) AS b
     WHERE w.lo <= w.hi
 ),
 -- The blocks with a day missing in the window, told from the complete ones by shifting the missing
@@ -29,16 +29,16 @@ gaps AS (
     FROM window_blocks AS wb
     LEFT JOIN uptime_blocks AS ub USING (user_id, block)
     WHERE ub.days IS NULL
-       OR (~ub.days << wb.from_bit) >> (511 - wb.to_bit + wb.from_bit) <> B'0'::bit(512)
+       OR (~ub.days << wb.from_bit) >> (127 - wb.to_bit + wb.from_bit) <> B'0'::bit(128)
 ),
 -- Their part in the window as text, '1' a day with Uptime and '0' one without. Materialized, so
 -- that the text is made once a block rather than once for each expression that reads it.
 incomplete AS MATERIALIZED (
-    SELECT user_id, block * 512 + from_bit AS first, part,
+    SELECT user_id, block * 128 + from_bit AS first, part,
            length(rtrim(part, '0')) AS filled   -- the days up to the last with Uptime
     FROM (
         SELECT user_id, block, from_bit,
-               substr(coalesce(days::text, repeat('0', 512)), from_bit + 1, to_bit - from_bit + 1) AS part
+               substr(coalesce(days::text, repeat('0', 128)), from_bit + 1, to_bit - from_bit + 1) AS part
         FROM gaps
     ) AS g
 )

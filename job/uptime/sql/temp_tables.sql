@@ -1,9 +1,9 @@
 -- Scratch tables for one run; they vanish with its transaction. Days are numbered from
--- 0001-01-01 so that day / 512 and day % 512 split them into 512-day blocks and bit positions.
+-- 0001-01-01 so that day / 128 and day % 128 split them into 128-day blocks and bit positions.
 CREATE TEMP TABLE uptime_blocks (
     user_id   bigint NOT NULL,
     block     integer NOT NULL,
-    days      bit(512) NOT NULL, -- bit n from the left set: the user has Uptime on day block * 512 + n
+    days      bit(128) NOT NULL, -- bit n from the left set: the user has Uptime on day block * 128 + n
     rows      bigint NOT NULL    -- Uptime rows in the block: more than its bits, and a day is doubled
 ) ON COMMIT DROP;
 
