@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 source scripts/lib/postgres.sh
 
 command -v go >/dev/null 2>&1 || { echo "Go is missing: install Go 1.26 (https://go.dev/dl) and rerun." >&2; exit 1; }
+if [ -n "${BENCH_BASELINE_REV:-}" ] && ! git rev-parse --verify --quiet "${BENCH_BASELINE_REV}^{commit}" >/dev/null; then
+  echo "BENCH_BASELINE_REV=$BENCH_BASELINE_REV is not a commit of this repository." >&2; exit 1
+fi
 
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
   # Parallel query off for the job and the floor alike: on a shared two-core machine, workers
@@ -23,8 +26,6 @@ fi
 if [ -n "${BENCH_BASELINE_REV:-}" ]; then
   base_dir=$(mktemp -d)
   trap 'rm -rf "$base_dir"; stop_throwaway_postgres' EXIT # after the cluster's own trap, which this keeps
-  git rev-parse --verify --quiet "${BENCH_BASELINE_REV}^{commit}" >/dev/null ||
-    { echo "BENCH_BASELINE_REV=$BENCH_BASELINE_REV is not a commit of this repository." >&2; exit 1; }
   git archive "$BENCH_BASELINE_REV" | tar -x -C "$base_dir"
   (cd "$base_dir" && go build -o "$base_dir/job-baseline" ./job)
   export BENCH_BASELINE="$base_dir/job-baseline"
