@@ -22,8 +22,9 @@ import (
 //   - the run asks for the locks only when no session in a long transaction holds a conflicting
 //     one (pg_locks), so that it never queues, and with it every write behind it, after a long
 //     holder; it does outwait the saves in flight, which no run that stops writes can avoid;
-//   - each request waits at most lockAttempt, far below deadlock_timeout, so that where the run
-//     and the app wait on each other the run gives up first and PostgreSQL never picks a victim;
+//   - each request waits at most lockAttempt, far below deadlock_timeout, and only while no
+//     session's deadlock check is near (waiters.go), so that where the run and the app wait on
+//     each other the run gives up first and PostgreSQL never picks a victim;
 //   - once the locks are held, every statement runs within what is left of the budget
 //     (LockedBudget): past it, the phase rolls back to before its locks and is tried again.
 
@@ -79,17 +80,26 @@ func (g Generator) lockTables(ctx context.Context, tx *sqlx.Tx) (*lockedPhase, e
 		Scan(&deadlockMS, &ph.runTimeout); err != nil {
 		return nil, fmt.Errorf("read the lock settings: %w", err)
 	}
-	wait := strconv.Itoa(max(min(int(lockAttempt.Milliseconds()), int(deadlockMS/2)), 1))
+	waitMS := max(min(int(lockAttempt.Milliseconds()), int(deadlockMS/2)), 1)
+	wait, oldest := strconv.Itoa(waitMS), waiterAge(time.Duration(deadlockMS)*time.Millisecond, time.Duration(waitMS)*time.Millisecond)
 	started, pause, last := time.Now(), time.Millisecond, holder{}
 	for attempt := 1; ; attempt++ {
 		if err := g.gaveWay(); err != nil {
 			return nil, err // between attempts the run runs no statement a cancel could stop
 		}
 		h, err := conflictingHolder(ctx, tx)
+		ask := err == nil && !h.long()
+		if ask { // and no session's deadlock check is near (waiters.go)
+			var w holder
+			w, err = longWaiter(ctx, tx, oldest)
+			if ask = err == nil && w.PID == 0; w.PID != 0 {
+				h = w
+			}
+		}
 		if err != nil && ctx.Err() == nil {
 			return nil, err
 		}
-		if err == nil && !h.long() {
+		if ask {
 			if err := g.tryLocks(ctx, tx, wait); err == nil {
 				ph.started = time.Now()
 				g.Log.InfoContext(ctx, "tables locked", "attempts", attempt, "waited_seconds", time.Since(started).Seconds())
