@@ -81,21 +81,14 @@ func (g Generator) lockTables(ctx context.Context, tx *sqlx.Tx) (*lockedPhase, e
 		return nil, fmt.Errorf("read the lock settings: %w", err)
 	}
 	waitMS := max(min(int(lockAttempt.Milliseconds()), int(deadlockMS/2)), 1)
-	wait, oldest := strconv.Itoa(waitMS), waiterAge(time.Duration(deadlockMS)*time.Millisecond, time.Duration(waitMS)*time.Millisecond)
+	wait := strconv.Itoa(waitMS)
+	oldest := waiterAge(time.Duration(deadlockMS)*time.Millisecond, time.Duration(waitMS)*time.Millisecond)
 	started, pause, last := time.Now(), time.Millisecond, holder{}
 	for attempt := 1; ; attempt++ {
 		if err := g.gaveWay(); err != nil {
 			return nil, err // between attempts the run runs no statement a cancel could stop
 		}
-		h, err := conflictingHolder(ctx, tx)
-		ask := err == nil && !h.long()
-		if ask { // and no session's deadlock check is near (waiters.go)
-			var w holder
-			w, err = longWaiter(ctx, tx, oldest)
-			if ask = err == nil && w.PID == 0; w.PID != 0 {
-				h = w
-			}
-		}
+		h, ask, err := inTheWay(ctx, tx, oldest)
 		if err != nil && ctx.Err() == nil {
 			return nil, err
 		}

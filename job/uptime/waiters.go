@@ -53,3 +53,22 @@ func longWaiter(ctx context.Context, tx *sqlx.Tx, age time.Duration) (holder, er
 	}
 	return h, nil
 }
+
+// inTheWay tells whether the run may ask for its locks now: not while a session in a long
+// transaction holds a conflicting lock, nor while a session's deadlock check is near (oldest). It
+// returns the session concerned, named should the run give up, and a short holder the request
+// will outwait when it may ask.
+func inTheWay(ctx context.Context, tx *sqlx.Tx, oldest time.Duration) (holder, bool, error) {
+	h, err := conflictingHolder(ctx, tx)
+	if err != nil || h.long() {
+		return h, false, err
+	}
+	w, err := longWaiter(ctx, tx, oldest)
+	if err != nil {
+		return h, false, err
+	}
+	if w.PID != 0 {
+		return w, false, nil
+	}
+	return h, true, nil
+}
