@@ -51,6 +51,7 @@ type proc struct {
 	done           chan struct{} // closed when the process has exited
 	code           int
 	elapsed        time.Duration
+	limit          time.Duration // how long wait waits before it calls the job hung
 }
 
 // result is how a job process ended and what it wrote.
@@ -71,7 +72,7 @@ func startJob(t *testing.T, env map[string]string, args ...string) *proc {
 // startBinary is startJob with another build of the job.
 func startBinary(t *testing.T, binary string, env map[string]string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(binary, args...), done: make(chan struct{})}
+	p := &proc{cmd: exec.Command(binary, args...), done: make(chan struct{}), limit: waitLimit(args)}
 	p.cmd.Env = []string{}
 	for k, v := range env {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)
@@ -111,15 +112,32 @@ func (p *proc) exited() bool {
 	}
 }
 
-// wait waits for the process to end (failing the test after 30 s) and parses its output.
+// waitLimit is how long a job run with args may take before it counts as hung: 30 s, or its
+// --timeout and 10 s more when that is longer, up to 3 minutes (a refused --timeout 597h must not
+// hold a broken test for weeks).
+func waitLimit(args []string) time.Duration {
+	limit := 30 * time.Second
+	for i, a := range args {
+		value, ok := strings.CutPrefix(a, "--timeout=")
+		if a == "--timeout" && i+1 < len(args) {
+			value, ok = args[i+1], true
+		}
+		if d, err := time.ParseDuration(value); ok && err == nil {
+			limit = min(max(limit, d+10*time.Second), 3*time.Minute)
+		}
+	}
+	return limit
+}
+
+// wait waits for the process to end (failing the test after its limit) and parses its output.
 func (p *proc) wait(t *testing.T) result {
 	t.Helper()
 	select {
 	case <-p.done:
-	case <-time.After(30 * time.Second):
+	case <-time.After(p.limit):
 		_ = p.cmd.Process.Kill()
 		<-p.done
-		t.Fatalf("the job did not exit within 30 s; stdout:\n%s\nstderr:\n%s", &p.stdout, &p.stderr)
+		t.Fatalf("the job did not exit within %v; stdout:\n%s\nstderr:\n%s", p.limit, &p.stdout, &p.stderr)
 	}
 	r := result{Code: p.code, Stdout: p.stdout.String(), Stderr: p.stderr.String(), Elapsed: p.elapsed}
 	for _, line := range strings.Split(strings.TrimRight(r.Stdout, "\n"), "\n") {
